@@ -1,0 +1,57 @@
+# puretorch_scalar — `make demo` and `make test` are all a newcomer needs (Python 3.10+ and make).
+# Each bootstraps .venv and installs what it needs, including Graphviz (and Chromium for the
+# browser test) through apt-get where they are missing and this is possible.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.ready
+OUT    ?= out
+
+.PHONY: demo test lint unit notebooks notebooks-run docs docs-build bench mutation graphviz browser clean
+
+$(READY): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,notebooks,docs,bench]'
+	touch $@
+
+# System packages: installed only where missing, and only where apt-get can run as root.
+graphviz:
+	@command -v dot >/dev/null || ./.ci/apt-install graphviz
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || ./.ci/apt-install chromium chromium-driver
+
+demo: $(READY) graphviz
+	$(BIN)/python -m puretorch_scalar.demo --out $(OUT)
+
+lint: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(READY) graphviz browser
+	$(BIN)/pytest
+
+notebooks: $(READY) graphviz
+	$(BIN)/pytest --nbmake notebooks -p no:randomly
+
+docs-build: $(READY)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+test: lint unit notebooks docs-build
+
+notebooks-run: $(READY) graphviz  ## re-execute the notebooks in place, keeping their outputs
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+
+docs: $(READY)
+	$(BIN)/mkdocs serve
+
+bench: $(READY)
+	$(BIN)/python benchmarks/run_all.py
+
+mutation: $(READY)
+	$(BIN)/mutmut run; $(BIN)/mutmut results
+
+clean:
+	rm -rf $(VENV) site $(OUT) .pytest_cache .hypothesis mutants

@@ -1,0 +1,498 @@
+"""The scalar autograd engine: `Value`, its table of local derivatives, and backward.
+
+A `Value` is one node of the computation graph: a float, the operation that made it and the
+Values it was made from. Every operation is one row of the tables below: the forward formula on
+floats next to its local derivatives ∂out/∂input. Backward is the chain rule applied once per
+node, from the output down (reverse topological order):
+
+    child.grad += (∂node/∂child) · node.grad
+
+The derivative rules are written with ordinary operators, so the same rules run on floats (a
+normal backward) and on Values (`create_graph=True`: the gradient is itself a graph that can be
+differentiated again).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ContextDecorator
+from typing import Union
+
+Number = int | float
+Operand = Union["Value", int, float]
+Scalar = Union[float, "Value"]  # what the derivative rules compute on: floats, or Values (create_graph)
+
+inf, nan = math.inf, math.nan
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward formulas that need care beyond Python's float operators. Division by zero, overflow
+# and NaN follow IEEE 754 (as PyTorch does): x/0 is ±inf and exp(1000) is inf, so a training run
+# is never killed by a ZeroDivisionError/OverflowError; real domain errors raise ValueError.
+# `_div`, `_pow`, `_log`, `_sin`, `_cos` also accept Values: the derivative rules call them.
+
+
+def _div(a: Scalar, b: Scalar) -> Scalar:
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0:
+            return nan
+        return math.copysign(inf, a) * math.copysign(1.0, b)
+
+
+def _pow(a: Scalar, b: Scalar) -> Scalar:
+    if a < 0 and math.isfinite(b) and not float(b).is_integer():
+        raise ValueError(
+            f"pow: negative base {float(a)!r} with non-integer exponent {float(b)!r} has no real result"
+        )
+    try:
+        return a**b
+    except ZeroDivisionError:  # 0 ** negative
+        return inf
+    except OverflowError:
+        return -inf if a < 0 and float(b) % 2 == 1 else inf
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return inf
+
+
+def _log(x: Scalar) -> Scalar:
+    if isinstance(x, Value):
+        return x.log()
+    if x <= 0:
+        raise ValueError(f"log: input {x!r} is not positive; log is defined only for x > 0")
+    return math.log(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0:
+        raise ValueError(f"sqrt: input {x!r} is negative; sqrt is defined only for x >= 0")
+    return math.sqrt(x)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:  # two forms, so that exp never overflows
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _relu(x: float) -> float:
+    return x if x > 0 or x != x else 0.0  # NaN passes through, as in PyTorch
+
+
+def _sin(x: Scalar) -> Scalar:
+    if isinstance(x, Value):
+        return x.sin()
+    return math.sin(x) if math.isfinite(x) else nan
+
+
+def _cos(x: Scalar) -> Scalar:
+    if isinstance(x, Value):
+        return x.cos()
+    return math.cos(x) if math.isfinite(x) else nan
+
+
+def _ln_base(a: Scalar, out: Scalar) -> Scalar:
+    """∂(a ** b)/∂b = a**b · ln a, defined for a > 0; PyTorch's values elsewhere (0 at a = 0)."""
+    if a > 0:
+        return out * _log(a)
+    return 0.0 if a == 0 else nan
+
+
+def _dot(xs: Sequence[float]) -> float:
+    n = len(xs) // 2
+    return sum(map(operator.mul, xs[:n], xs[n:]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The table of calculus. Each row: op name -> (forward on floats, local derivatives).
+# `out` is the node's own value, which several derivatives reuse (exp, tanh, sigmoid, sqrt, /).
+
+UNARY: dict[str, tuple[Callable, Callable]] = {
+    #           forward        ∂out/∂x
+    "neg":     (operator.neg,  lambda x, out: -1.0),
+    "exp":     (_exp,          lambda x, out: out),
+    "log":     (_log,          lambda x, out: 1.0 / x),
+    "tanh":    (math.tanh,     lambda x, out: 1.0 - out * out),
+    "sigmoid": (_sigmoid,      lambda x, out: out * (1.0 - out)),
+    "relu":    (_relu,         lambda x, out: 1.0 if x > 0 else 0.0),
+    "abs":     (abs,           lambda x, out: 1.0 if x > 0 else -1.0 if x < 0 else 0.0),
+    "sqrt":    (_sqrt,         lambda x, out: _div(0.5, out)),
+    "sin":     (_sin,          lambda x, out: _cos(x)),
+    "cos":     (_cos,          lambda x, out: -_sin(x)),
+}  # fmt: skip
+
+BINARY: dict[str, tuple[Callable, Callable]] = {
+    #      forward        (∂out/∂a,             ∂out/∂b)
+    "+":  (operator.add,  lambda a, b, out: (1.0, 1.0)),
+    "-":  (operator.sub,  lambda a, b, out: (1.0, -1.0)),
+    "*":  (operator.mul,  lambda a, b, out: (b, a)),
+    "/":  (_div,          lambda a, b, out: (_div(1.0, b), _div(-out, b))),
+    "**": (_pow,          lambda a, b, out: (b * _pow(a, b - 1.0), _ln_base(a, out))),
+}  # fmt: skip
+
+NARY: dict[str, tuple[Callable, Callable]] = {
+    # "sum": x1 + … + xn.   "dot": children are x1…xn, y1…yn; out = Σ xi·yi.
+    "sum": (sum,   lambda xs, out: (1.0,) * len(xs)),
+    "dot": (_dot,  lambda xs, out: (*xs[len(xs) // 2:], *xs[: len(xs) // 2])),
+}  # fmt: skip
+
+
+def local_grads(op: str, args: Sequence[Scalar], out: Scalar) -> Sequence[Scalar]:
+    """∂out/∂child for each child of a node, from the table. `args` are the children's data and
+    `out` the node's data (floats), or the children and the node themselves (Values)."""
+    if op in UNARY:
+        return (UNARY[op][1](args[0], out),)
+    if op in BINARY:
+        return BINARY[op][1](args[0], args[1], out)
+    return NARY[op][1](args, out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grad mode: inside `no_grad()` operations compute data only, and their results are leaves.
+
+
+class _GradMode(threading.local):
+    disabled = 0  # nesting depth of no_grad() in this thread
+
+
+_mode = _GradMode()
+
+
+class no_grad(ContextDecorator):
+    """Context manager and decorator: operations inside build no graph (results are leaves).
+
+    Nests, and applies to the current thread only, like `torch.no_grad`."""
+
+    def __enter__(self) -> no_grad:
+        _mode.disabled += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.disabled -= 1
+
+
+def is_grad_enabled() -> bool:
+    """False inside `no_grad()`."""
+    return not _mode.disabled
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_float(data: object, what: str = "Value data") -> float:
+    if isinstance(data, float):
+        return float(data)  # also turns float subclasses (numpy.float64) into a plain float
+    if isinstance(data, numbers.Real):
+        return float(data)
+    raise TypeError(f"{what} must be an int or float, not {type(data).__name__}: {data!r}")
+
+
+def _lift(x: object) -> Value | None:
+    """A Value as is; a number as a new Constant leaf; anything else None."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, numbers.Real):
+        return Constant(x)
+    return None
+
+
+class Value:
+    """One scalar node of the computation graph.
+
+    `data` is the number, `grad` is ∂(output of the last backward)/∂(this node), `op` the
+    operation that produced it ("" for a leaf) and `children` the Values it was computed from.
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "children", "_gv")
+
+    def __init__(self, data: Number, label: str = "", _children: tuple = (), _op: str = ""):
+        self.data = data if type(data) is float else _as_float(data)
+        self.grad = 0.0
+        self.label = label
+        self.children = _children
+        self.op = _op
+
+    # -- building nodes ------------------------------------------------------------------------
+
+    def _unary(self, op: str) -> Value:
+        data = UNARY[op][0](self.data)
+        if _mode.disabled:
+            return Value(data)
+        return Value(data, "", (self,), op)
+
+    @staticmethod
+    def _binary(a: object, b: object, op: str) -> Value:
+        a, b = _lift(a), _lift(b)
+        if a is None or b is None:
+            return NotImplemented
+        data = BINARY[op][0](a.data, b.data)
+        if _mode.disabled:
+            return Value(data)
+        return Value(data, "", (a, b), op)
+
+    @staticmethod
+    def _nary(children: Iterable, op: str) -> Value:
+        children = tuple(_lift_or_raise(c, op) for c in children)
+        data = NARY[op][0]([c.data for c in children])
+        if _mode.disabled or not children:
+            return Value(data)
+        return Value(data, "", children, op)
+
+    def __add__(self, other: Operand) -> Value:
+        return Value._binary(self, other, "+")
+
+    def __radd__(self, other: Operand) -> Value:
+        return Value._binary(other, self, "+")
+
+    def __sub__(self, other: Operand) -> Value:
+        return Value._binary(self, other, "-")
+
+    def __rsub__(self, other: Operand) -> Value:
+        return Value._binary(other, self, "-")
+
+    def __mul__(self, other: Operand) -> Value:
+        return Value._binary(self, other, "*")
+
+    def __rmul__(self, other: Operand) -> Value:
+        return Value._binary(other, self, "*")
+
+    def __truediv__(self, other: Operand) -> Value:
+        return Value._binary(self, other, "/")
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        return Value._binary(other, self, "/")
+
+    def __pow__(self, other: Operand) -> Value:
+        return Value._binary(self, other, "**")
+
+    def __rpow__(self, other: Operand) -> Value:
+        return Value._binary(other, self, "**")
+
+    def __neg__(self) -> Value:
+        return self._unary("neg")
+
+    def exp(self) -> Value:
+        return self._unary("exp")
+
+    def log(self) -> Value:
+        return self._unary("log")
+
+    def tanh(self) -> Value:
+        return self._unary("tanh")
+
+    def sigmoid(self) -> Value:
+        return self._unary("sigmoid")
+
+    def relu(self) -> Value:
+        return self._unary("relu")
+
+    def abs(self) -> Value:
+        return self._unary("abs")
+
+    def sqrt(self) -> Value:
+        return self._unary("sqrt")
+
+    def sin(self) -> Value:
+        return self._unary("sin")
+
+    def cos(self) -> Value:
+        return self._unary("cos")
+
+    __abs__ = abs
+
+    @staticmethod
+    def sum(values: Iterable[Operand]) -> Value:
+        """One node x1 + … + xn with n children (an empty sum is a leaf 0.0)."""
+        return Value._nary(values, "sum")
+
+    @staticmethod
+    def dot(xs: Sequence[Operand], ys: Sequence[Operand]) -> Value:
+        """One node Σ xi·yi whose children are x1…xn, y1…yn (Values or numbers)."""
+        xs, ys = list(xs), list(ys)
+        if len(xs) != len(ys):
+            raise ValueError(f"dot: lengths differ: {len(xs)} and {len(ys)}")
+        return Value._nary(xs + ys, "dot")
+
+    # -- plain-number views --------------------------------------------------------------------
+
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _data(other)
+
+    __hash__ = object.__hash__  # == and hash are identity: Values are dict and set keys
+
+    def __float__(self) -> float:
+        return self.data
+
+    def item(self) -> float:
+        """The data as a Python float."""
+        return self.data
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+
+    # -- gradients -----------------------------------------------------------------------------
+
+    @property
+    def grad_value(self) -> Value | None:
+        """The gradient as a Value (a differentiable graph), after `backward(create_graph=True)`."""
+        return getattr(self, "_gv", None)
+
+    def backward(self, gradient: Operand = 1.0, create_graph: bool = False) -> None:
+        """Reverse-mode pass: adds ∂self/∂leaf · gradient to every leaf's `.grad` and sets every
+        non-leaf's `.grad` to ∂self/∂node · gradient.
+
+        With `create_graph=True` the gradients are also built as Values (`.grad_value`), so they
+        can be differentiated again."""
+        if not isinstance(gradient, Value):
+            gradient = _as_float(gradient, "backward gradient")
+        order = topological_order(self)
+        if not create_graph:
+            gradient = float(gradient)
+            for node in order:
+                if node.children:
+                    node.grad = 0.0
+            self.grad = gradient if self.children else self.grad + gradient
+            _sweep(order, False)
+            return
+        for node in order:  # leaves keep what they accumulated so far; None means "nothing yet"
+            node.grad = None if node.children else _accumulated(node)
+        self.grad = gradient if self.grad is None else self.grad + gradient
+        with _enabled():
+            _sweep(order, True)
+        for node in order:
+            g = node.grad if node.grad is not None else 0.0
+            node._gv = g if isinstance(g, Value) else Value(g)
+            node.grad = float(g)
+
+    def zero_grad(self) -> None:
+        """Set `.grad = 0.0` on every node of the graph below (and including) this one."""
+        for node in topological_order(self):
+            node.grad = 0.0
+            node._gv = None
+
+    def detach(self) -> Value:
+        """A new leaf with the same data (and label)."""
+        return Value(self.data, self.label)
+
+
+class Constant(Value):
+    """A number lifted into the graph (the 2 in `x * 2`): a leaf that is not an input."""
+
+    __slots__ = ()
+
+
+def _accumulated(leaf: Value) -> Value | float | None:
+    if leaf.grad_value is not None:
+        return leaf.grad_value
+    return leaf.grad if leaf.grad != 0.0 else None
+
+
+def _data(x: Operand) -> float:
+    return x.data if isinstance(x, Value) else x
+
+
+def _lift_or_raise(x: object, op: str) -> Value:
+    v = _lift(x)
+    if v is None:
+        raise TypeError(f"{op}: entries must be Values or numbers, not {type(x).__name__}: {x!r}")
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# Backward: a topological order without recursion, then one reverse sweep.
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node reachable from `root`, each after all of its children (root last).
+
+    Iterative depth-first search with an explicit stack, so a graph of any depth works."""
+    order: list[Value] = []
+    seen = {root}
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:  # all its children are already in `order`
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for child in node.children:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, False))
+    return order
+
+
+def _sweep(order: list[Value], create_graph: bool) -> None:
+    """The chain rule from the output down: each node pushes grad · ∂node/∂child into its
+    children's `.grad`. Expects the output's grad seeded and the other non-leaves' cleared."""
+    for node in reversed(order):
+        children = node.children
+        if not children:
+            continue
+        g = node.grad
+        if create_graph:  # derivatives built from the nodes themselves, so they form a graph
+            for child, d in zip(children, local_grads(node.op, children, node)):
+                child.grad = d * g if child.grad is None else child.grad + d * g
+        else:
+            for child, d in zip(children, local_grads(node.op, [c.data for c in children], node.data)):
+                child.grad += d * g
+
+
+def grad(outputs: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
+    """∂outputs/∂input for each input, without touching any `.grad`.
+
+    Returns floats; with `create_graph=True`, Values that are part of a graph and can be
+    differentiated again. An input the output does not depend on gets 0.0."""
+    if not isinstance(outputs, Value):
+        raise TypeError(f"grad: outputs must be a Value, not {type(outputs).__name__}")
+    inputs = list(inputs)
+    for x in inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: inputs must be Values, not {type(x).__name__}")
+    order = topological_order(outputs)
+    saved = [node.grad for node in order]
+    try:
+        for node in order:
+            node.grad = None if create_graph else 0.0
+        outputs.grad = 1.0
+        with _enabled():
+            _sweep(order, create_graph)
+        in_graph = set(order)
+        result = [x.grad if x in in_graph and x.grad is not None else 0.0 for x in inputs]
+    finally:
+        for node, g in zip(order, saved):
+            node.grad = g
+    if create_graph:
+        return [g if isinstance(g, Value) else Value(g) for g in result]
+    return result
+
+
+class _enabled:
+    """Inside: grad mode on, whatever the caller's no_grad() says (a graph must be built)."""
+
+    def __enter__(self) -> None:
+        self.saved, _mode.disabled = _mode.disabled, 0
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.disabled = self.saved
