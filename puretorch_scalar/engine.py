@@ -402,6 +402,12 @@ class Constant(Value):
     __slots__ = ()
 
 
+class ParameterValue(Value):
+    """A leaf that belongs to an `nn.Parameter` (a trainable weight), so drawings can tell it apart."""
+
+    __slots__ = ()
+
+
 def _accumulated(leaf: Value) -> Value | float | None:
     if leaf.grad_value is not None:
         return leaf.grad_value
