@@ -1,0 +1,243 @@
+"""Small data sets as plain nested lists, and the two things a training loop does with them.
+
+    X, y = data.make_moons(100, noise=0.1, seed=0)     # X: 100 × [x, y] floats, y: 100 ints
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.2, seed=0)
+    for Xb, yb in data.batches(X_train, y_train, batch_size=16, seed=0):
+        ...
+
+Every generator takes a `seed` and draws from its own `random.Random(seed)`, so the same seed
+gives the same data on every run and platform, and the global `random` state is left alone.
+`seed=None` means fresh randomness. Points come shuffled, so any prefix mixes the classes.
+
+Labels are ints: 0/1 for the two-class sets (`make_moons`, `make_circles`, `make_xor`; convert
+with `[2 * t - 1 for t in y]` for a ±1 hinge loss), 0…n_classes−1 for `make_spiral`, and the
+digit 0–9 for `load_digits` (the one real data set, shipped in this package: see README.md here).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import numbers
+import random
+from collections.abc import Iterator, Sequence
+from importlib import resources
+
+__all__ = [
+    "make_moons",
+    "make_circles",
+    "make_spiral",
+    "make_xor",
+    "load_digits",
+    "train_test_split",
+    "batches",
+]
+
+Points = list[list[float]]  # (n, 2) for the toy sets, (n, 64) for digits
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument checks shared by every function below.
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_nonnegative(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}: {value!r}")
+    if not 0 <= value < math.inf:  # also rejects NaN
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return float(value)
+
+
+def _check_pair(X: Sequence, y: Sequence) -> int:
+    for name, seq in (("X", X), ("y", y)):
+        if not (hasattr(seq, "__len__") and hasattr(seq, "__getitem__")):
+            raise TypeError(f"{name} must be a sequence (list, tuple, Tensor, …), not {type(seq).__name__}")
+    if len(X) != len(y):
+        raise ValueError(f"X and y have different lengths: {len(X)} samples and {len(y)} labels")
+    return len(X)
+
+
+# ---------------------------------------------------------------------------------------------
+# Two-dimensional toy sets: each point is [x, y], drawn around a clean shape then jittered.
+
+
+def _linspace(start: float, stop: float, n: int) -> list[float]:
+    """n evenly spaced numbers from start to stop inclusive (numpy.linspace)."""
+    if n == 1:
+        return [start]
+    return [start + (stop - start) * i / (n - 1) for i in range(n)]
+
+
+def _jitter(points: list[tuple[float, float]], noise: float, rng: random.Random) -> Points:
+    """Each point plus N(0, noise²) on each coordinate."""
+    return [[x + rng.gauss(0.0, noise), y + rng.gauss(0.0, noise)] for x, y in points]
+
+
+def _shuffled(X: Points, labels: list[int], rng: random.Random) -> tuple[Points, list[int]]:
+    """Points and labels in one random order, still paired."""
+    order = list(range(len(X)))
+    rng.shuffle(order)
+    return [X[i] for i in order], [labels[i] for i in order]
+
+
+def make_moons(n_samples: int = 100, noise: float = 0.1, seed: int | None = None) -> tuple[Points, list[int]]:
+    """Two interleaving half circles (scikit-learn's shape): micrograd's demo data.
+
+    Label 0: the upper arc (cos t, sin t) for t in [0, π], ⌊n/2⌋ points.
+    Label 1: the lower arc (1 − cos t, 1 − sin t − 0.5), the other ⌈n/2⌉ points.
+    `noise` is the standard deviation of Gaussian noise added to each coordinate.
+    """
+    n_samples = _check_int("n_samples", n_samples, 1)
+    noise = _check_nonnegative("noise", noise)
+    n_upper = n_samples // 2
+    upper = [(math.cos(t), math.sin(t)) for t in _linspace(0.0, math.pi, n_upper)]
+    lower = [(1 - math.cos(t), 0.5 - math.sin(t)) for t in _linspace(0.0, math.pi, n_samples - n_upper)]
+    labels = [0] * len(upper) + [1] * len(lower)
+    rng = random.Random(seed)
+    return _shuffled(_jitter(upper + lower, noise, rng), labels, rng)
+
+
+def make_circles(
+    n_samples: int = 100, noise: float = 0.1, factor: float = 0.5, seed: int | None = None
+) -> tuple[Points, list[int]]:
+    """A circle inside a circle: not separable by any line, easy for a small MLP.
+
+    Label 0: ⌊n/2⌋ points evenly spaced on the unit circle. Label 1: the other ⌈n/2⌉ on the circle
+    of radius `factor` (0 ≤ factor < 1). `noise`: std of Gaussian noise added to each coordinate.
+    """
+    n_samples = _check_int("n_samples", n_samples, 1)
+    noise = _check_nonnegative("noise", noise)
+    factor = _check_nonnegative("factor", factor)
+    if factor >= 1:
+        raise ValueError(f"factor (inner radius / outer radius) must be < 1, got {factor}")
+    n_outer = n_samples // 2
+    points, labels = [], []
+    for label, (radius, n) in enumerate(((1.0, n_outer), (factor, n_samples - n_outer))):
+        for i in range(n):
+            t = 2 * math.pi * i / n
+            points.append((radius * math.cos(t), radius * math.sin(t)))
+            labels.append(label)
+    rng = random.Random(seed)
+    return _shuffled(_jitter(points, noise, rng), labels, rng)
+
+
+def make_spiral(
+    n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, seed: int | None = None
+) -> tuple[Points, list[int]]:
+    """`n_classes` spiral arms winding out from the origin (the CS231n data set).
+
+    Arm k holds n/n_classes points (the first n mod n_classes arms one more) at radius r evenly
+    spaced in [0, 1] and angle θ = 2πk/n_classes + 4r + noise·z, z ~ N(0, 1); the point is
+    (r cos θ, r sin θ). So here `noise` is the std of the angle, in radians: it blurs the arms
+    along their circles, and the centre, where all arms meet, stays the hard part.
+    """
+    n_samples = _check_int("n_samples", n_samples, 1)
+    n_classes = _check_int("n_classes", n_classes, 1)
+    noise = _check_nonnegative("noise", noise)
+    rng = random.Random(seed)
+    points, labels = [], []
+    for k in range(n_classes):
+        n = n_samples // n_classes + (k < n_samples % n_classes)
+        for r in _linspace(0.0, 1.0, n):
+            theta = 2 * math.pi * k / n_classes + 4 * r + rng.gauss(0.0, noise)
+            points.append([r * math.cos(theta), r * math.sin(theta)])
+            labels.append(k)
+    return _shuffled(points, labels, rng)
+
+
+def make_xor(n_samples: int = 100, noise: float = 0.2, seed: int | None = None) -> tuple[Points, list[int]]:
+    """XOR: four clusters at the corners (±1, ±1); label 1 where the signs of x and y differ.
+
+    The classic problem no single neuron can solve. The corners take turns, so each gets n/4
+    points (±1). `noise`: std of Gaussian noise added to each coordinate around its corner.
+    """
+    n_samples = _check_int("n_samples", n_samples, 1)
+    noise = _check_nonnegative("noise", noise)
+    corners = [(-1.0, -1.0), (1.0, 1.0), (-1.0, 1.0), (1.0, -1.0)]  # labels 0, 0, 1, 1
+    points = [corners[i % 4] for i in range(n_samples)]
+    labels = [int(x != y) for x, y in points]
+    rng = random.Random(seed)
+    return _shuffled(_jitter(points, noise, rng), labels, rng)
+
+
+# ---------------------------------------------------------------------------------------------
+# The real data set.
+
+
+def load_digits(scale: bool = False) -> tuple[Points, list[int]]:
+    """The 8×8 handwritten digits: 1,797 images, labels 0–9 (about 180 of each).
+
+    Each image is a row of 64 floats, the 8×8 pixels row by row, each the count of ink pixels in
+    a 4×4 block of the 32×32 scan: an integer 0–16. `scale=False` (the default, as in
+    scikit-learn) keeps 0–16; `scale=True` divides by 16 into [0, 1], the range an MLP trains on
+    best. Read from `digits.csv.gz` in this package (UCI optical digits, the copy scikit-learn
+    ships; source and licence in README.md beside it): no network, no scikit-learn needed.
+    """
+    if not isinstance(scale, bool):
+        raise TypeError(f"scale must be True or False, not {type(scale).__name__}: {scale!r}")
+    with resources.files(__name__).joinpath("digits.csv.gz").open("rb") as raw, gzip.open(raw, "rt") as f:
+        rows = [line.split(",") for line in f]  # 64 pixels, then the label
+    divisor = 16.0 if scale else 1.0
+    X = [[int(p) / divisor for p in row[:64]] for row in rows]
+    y = [int(row[64]) for row in rows]
+    return X, y
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting and batching: index shuffles, so X and y may be lists, tuples or Tensors.
+
+
+def train_test_split(
+    X: Sequence, y: Sequence, test_size: float | int = 0.2, seed: int | None = None
+) -> tuple[list, list, list, list]:
+    """Shuffle, then split into `(X_train, X_test, y_train, y_test)` (scikit-learn's order).
+
+    `test_size`: a fraction in (0, 1), of which the test set gets ⌈test_size · n⌉ samples, or an
+    int count. Both parts must end up non-empty.
+    """
+    n = _check_pair(X, y)
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+        raise TypeError(f"test_size must be a fraction or an int count, not {type(test_size).__name__}")
+    if isinstance(test_size, numbers.Integral):
+        n_test = int(test_size)
+    elif 0 < test_size < 1:
+        n_test = math.ceil(test_size * n)
+    else:
+        raise ValueError(f"test_size as a fraction must be in (0, 1), got {test_size}")
+    if not 0 < n_test < n:
+        raise ValueError(
+            f"test_size={test_size} puts {n_test} of {n} samples in the test set; "
+            "both the train and the test set must be non-empty"
+        )
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    train, test = order[n_test:], order[:n_test]
+    return [X[i] for i in train], [X[i] for i in test], [y[i] for i in train], [y[i] for i in test]
+
+
+def batches(
+    X: Sequence, y: Sequence, batch_size: int, shuffle: bool = True, seed: int | None = None
+) -> Iterator[tuple[list, list]]:
+    """Mini-batches `(Xb, yb)` of `batch_size` samples covering every sample once per pass; the
+    last batch holds the remainder (like a DataLoader with drop_last=False).
+
+    `shuffle=True` draws a new order from `random.Random(seed)`; `shuffle=False` keeps X's order.
+    Arguments are checked here, at the call, not at the first `next()`.
+    """
+    n = _check_pair(X, y)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    order = list(range(n))
+    if shuffle:
+        random.Random(seed).shuffle(order)
+    return (
+        ([X[i] for i in chunk], [y[i] for i in chunk])
+        for chunk in (order[start : start + batch_size] for start in range(0, n, batch_size))
+    )
