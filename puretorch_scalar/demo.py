@@ -1,10 +1,13 @@
-"""`make demo`: build an expression, backpropagate, and print every gradient."""
+"""`make demo`: build an expression, backpropagate, print every gradient, and draw the graph."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from puretorch_scalar import Value
+from puretorch_scalar.viz import GraphvizNotFoundError, backward_steps, draw_graph
 
 
 def expression_demo() -> Value:
@@ -23,11 +26,31 @@ def expression_demo() -> Value:
     return o
 
 
+def pictures_demo(root: Value, out: Path) -> None:
+    """Write the graph of `root` (SVG and PNG) and its backward pass, one step per frame (HTML)."""
+    out.mkdir(parents=True, exist_ok=True)
+    graph = draw_graph(root)
+    svg, png, steps = out / "neuron.svg", out / "neuron.png", out / "neuron_backward.html"
+    try:
+        svg.write_text(graph.pipe(format="svg", encoding="utf-8"), encoding="utf-8")
+        graph.graph_attr["dpi"] = "150"  # a sharper PNG
+        png.write_bytes(graph.pipe(format="png"))
+        backward_steps(root).save(steps)
+    except GraphvizNotFoundError as error:
+        print(f"\nno pictures: {error}", file=sys.stderr)
+        return
+    print(f"\npictures in {out.resolve()}:")
+    print(f"  {svg.name:<22} the graph (open it in a browser)")
+    print(f"  {png.name:<22} the same, as PNG")
+    print(f"  {steps.name:<22} the backward pass, one node at a time (prev / next / play)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="out", help="folder for the pictures and pages")
-    parser.parse_args(argv)
-    expression_demo()
+    args = parser.parse_args(argv)
+    o = expression_demo()
+    pictures_demo(o, Path(args.out))
 
 
 if __name__ == "__main__":

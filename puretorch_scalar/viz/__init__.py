@@ -1,0 +1,6 @@
+"""Pictures of the computation graph: `draw_graph` draws it, `backward_steps` replays backward on it."""
+
+from puretorch_scalar.viz.graph import Graph, GraphvizNotFoundError, draw_graph
+from puretorch_scalar.viz.steps import BackwardSteps, Frame, backward_steps
+
+__all__ = ["BackwardSteps", "Frame", "Graph", "GraphvizNotFoundError", "backward_steps", "draw_graph"]
