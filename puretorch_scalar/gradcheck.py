@@ -88,8 +88,8 @@ def gradcheck(
     Σ wᵢ·yᵢ with fixed random weights wᵢ ∈ [0.5, 1.5] (a wrong entry of the Jacobian changes that
     sum, except by a coincidence of measure zero). The inputs' `.grad` are left as they were."""
     inputs = list(inputs)
-    f = _scalar_valued(f, inputs)
     elements = [_elements(x, i) for i, x in enumerate(inputs)]
+    f = _scalar_valued(f, inputs)
     analytic = grad(f(*inputs), [v for vs in elements for v in vs])
     numeric = [g for vs in elements for g in _central_differences(f, inputs, vs, eps)]
     names = [name for i, x in enumerate(inputs) for name in _names(x, i)]

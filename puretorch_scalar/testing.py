@@ -46,15 +46,21 @@ def floats(
     ever rejected): `floats(-1, 1, avoid=(0,), margin=0.1)` draws from [-1, -0.1] ∪ [0.1, 1]."""
     if not min_value <= max_value:
         raise ValueError(f"floats: min_value {min_value!r} is greater than max_value {max_value!r}")
-    cuts = sorted(a for a in avoid if min_value - margin < a < max_value + margin)
-    lows = [min_value, *(a + margin for a in cuts)]
-    highs = [*(a - margin for a in cuts), max_value]
+    cuts = sorted(avoid)
+    lows = [min_value, *(max(min_value, _away(a, margin)) for a in cuts)]
+    highs = [*(min(max_value, _away(a, -margin)) for a in cuts), max_value]
     pieces = [st.floats(lo, hi) for lo, hi in zip(lows, highs) if lo <= hi]
     if not pieces:
         raise ValueError(
             f"floats: nothing in [{min_value!r}, {max_value!r}] is {margin!r} away from {tuple(avoid)!r}"
         )
     return st.one_of(pieces)
+
+
+def _away(a: float, step: float) -> float:
+    """a + step, rounded outwards: at least |step| away from a."""
+    x = a + step
+    return x if abs(x - a) >= abs(step) else math.nextafter(x, math.copysign(math.inf, step))
 
 
 def values(
@@ -195,9 +201,7 @@ def _formula(op: str, a: list[str]) -> str:
     return f"{a[0]} {op} {a[1]}"
 
 
-@st.composite
 def expressions(
-    draw: st.DrawFn,
     ops: Sequence[str] = OPS,
     max_inputs: int = 3,
     max_steps: int = 8,
@@ -205,8 +209,9 @@ def expressions(
     max_value: float = 3.0,
     margin: float = 0.1,
     bound: float = 100.0,
-) -> Expression:
-    """Random DAGs with reuse over `ops` (names as in `OPS`: "exp", "+", "sum", "dot", …).
+) -> st.SearchStrategy[Expression]:
+    """Random DAGs with reuse over `ops` (names as in `OPS`: "exp", "+", "sum", "dot", …), at a
+    point of 1…`max_inputs` inputs drawn from [min_value, max_value].
 
     Each step takes the latest node and, for ops of two or more operands, any earlier nodes
     (inputs or intermediates, the same one possibly twice): that is where reuse comes from. A
@@ -216,8 +221,15 @@ def expressions(
     unknown = sorted(set(ops) - set(OPS))
     if unknown:
         raise ValueError(f"expressions: unknown ops {unknown}; known: {list(OPS)}")
-    n = draw(st.integers(1, max_inputs))
-    inputs = tuple(draw(st.lists(floats(min_value, max_value), min_size=n, max_size=n)))
+    point = st.lists(floats(min_value, max_value), min_size=1, max_size=max_inputs).map(tuple)
+    return _expressions(point, tuple(ops), max_steps, margin, bound)
+
+
+@st.composite
+def _expressions(
+    draw: st.DrawFn, point: st.SearchStrategy, ops: tuple, max_steps: int, margin: float, bound: float
+) -> Expression:
+    inputs = draw(point)
     nodes = [Value(x) for x in inputs]
     steps = []
     for _ in range(draw(st.integers(1, max_steps))):
