@@ -1,0 +1,571 @@
+"""`Tensor`: an n-dimensional array of `Value`s, with numpy broadcasting, matmul on `dot` nodes,
+reductions and shape operations.
+
+A Tensor is a flat row-major list of Values plus a shape. Element (i0, i1, …) lives at flat
+position Σ ik·stride_k, where stride_k = shape[k+1]·…·shape[-1] is how many elements one step along
+axis k skips. Two kinds of operations follow from that:
+
+- Rearranging (reshape, transpose, indexing, broadcasting) creates no nodes: it builds a new flat
+  list of references to the *same* Value objects, so the graph stays connected through it.
+- Computing (arithmetic, matmul, reductions) creates one node per output element; matmul and
+  reductions use one n-ary node each (`Value.dot`, `Value.sum`), so a 16×16 @ 16×16 product is
+  256 dot nodes, not 4,096 multiplications and 3,840 additions.
+
+A Value that feeds several outputs (a broadcast bias, a row used by every column of a product)
+receives the sum of their gradients, because backward sums over all paths. Broadcasting
+therefore needs no gradient code of its own.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import random
+from collections.abc import Callable, Iterator, Sequence
+from typing import Union
+
+from puretorch_scalar.engine import Constant, Value
+
+Shape = tuple[int, ...]
+Axis = int | Sequence[int] | None
+Index = int | slice | tuple
+Nested = float | list  # a float, or nested lists of floats shaped like a tensor
+Operand = Union["Tensor", Value, int, float]
+
+
+class AxisError(ValueError, IndexError):
+    """An axis out of range for a tensor's dimensions (a ValueError and an IndexError, as in numpy)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape arithmetic on plain ints.
+
+
+def _strides(shape: Shape) -> list[int]:
+    """Row-major strides: how many flat positions one step along each axis skips."""
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n
+    return strides[::-1]
+
+
+def _gather(positions: Sequence[Sequence[int]], strides: Sequence[int]) -> list[int]:
+    """The flat source position of every element of a row-major result whose axis k takes the
+    source positions `positions[k]` along a source axis of stride `strides[k]`.
+
+    All rearrangements are this one function: a range with the source's strides in another order
+    transposes, a stride of 0 repeats the source along an axis (broadcasting), and a sub-range
+    picks a slice."""
+    index = [0]
+    for picks, stride in zip(positions, strides):
+        offsets = [p * stride for p in picks]
+        index = [i + o for i in index for o in offsets]
+    return index
+
+
+def broadcast_shapes(a: Shape, b: Shape) -> Shape:
+    """numpy's broadcasting rule: align the shapes at the right; at each axis the sizes must be
+    equal or one of them 1 (which is stretched); a missing leading axis counts as 1."""
+    n = max(len(a), len(b))
+    out = []
+    for x, y in zip((1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"shapes {a} and {b} cannot be broadcast together: sizes {x} and {y} differ")
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
+def _broadcast(t: Tensor, shape: Shape) -> list[Value]:
+    """t's Values laid out as an array of `shape` (which t's shape broadcasts to), by reference."""
+    if t._shape == shape:
+        return t._values
+    if len(t._values) == 1:
+        return t._values * math.prod(shape)
+    pad = len(shape) - len(t._shape)
+    strides = [0] * pad + [0 if n == 1 else s for n, s in zip(t._shape, _strides(t._shape))]
+    return [t._values[i] for i in _gather([range(n) for n in shape], strides)]
+
+
+def _axis(axis: object, ndim: int) -> int:
+    """An axis in range(ndim); negative axes count from the end."""
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an int, not {type(axis).__name__}: {axis!r}") from None
+    if not -ndim <= a < ndim:
+        raise AxisError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)")
+    return a % ndim
+
+
+def _axes(axis: Axis, ndim: int) -> list[int]:
+    """`axis` (None for all, an int, or a tuple of ints) as a sorted list of distinct axes."""
+    if axis is None:
+        return list(range(ndim))
+    axes = [_axis(a, ndim) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return sorted(axes)
+
+
+def _shape_arg(args: tuple, what: str) -> Shape:
+    """A shape given as separate ints, f(2, 3), or as one sequence, f((2, 3))."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    for n in args:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{what}: sizes must be ints, not {type(n).__name__}: {n!r} in {args}")
+    return tuple(int(n) for n in args)
+
+
+def _nest(flat: list, shape: Shape) -> object:
+    """A flat row-major list as nested lists of `shape` (the bare element for shape ())."""
+    if not shape:
+        return flat[0]
+    for d in range(len(shape) - 1, 0, -1):  # group the innermost axis first
+        n, count = shape[d], math.prod(shape[:d])
+        flat = [flat[i * n : (i + 1) * n] for i in range(count)]
+    return flat
+
+
+# ---------------------------------------------------------------------------------------------
+# Construction: nested lists/tuples, numpy arrays and Tensors (inside lists too) to a flat list.
+
+
+def _unwrap(x: object) -> object:
+    """A Tensor as nested lists of its Values, a numpy array as nested lists; anything else as is."""
+    if isinstance(x, Tensor):
+        return _nest(x._values, x._shape)
+    if type(x).__module__ == "numpy" and hasattr(x, "tolist"):  # without importing numpy
+        return x.tolist()
+    return x
+
+
+def _leaf(x: object, depth: int) -> Value:
+    if isinstance(x, Value):
+        return x  # kept as is: the tensor joins the graph it belongs to
+    if isinstance(x, numbers.Real):
+        return Value(x)
+    if isinstance(x, (list, tuple)):
+        raise ValueError(f"Tensor: ragged nested sequence at depth {depth}: a sequence next to numbers")
+    raise TypeError(f"Tensor: elements must be numbers or Values, not {type(x).__name__}: {x!r}")
+
+
+def _parse(data: object) -> tuple[list[Value], Shape]:
+    """Flatten `data` one nesting level at a time, checking that each level is rectangular."""
+    shape: list[int] = []
+    level = [_unwrap(data)]
+    while level and isinstance(level[0], (list, tuple)):
+        n = len(level[0])
+        for x in level:
+            if not isinstance(x, (list, tuple)):
+                raise ValueError(
+                    f"Tensor: ragged nested sequence at depth {len(shape)}: "
+                    f"a {type(x).__name__} next to sequences of length {n}"
+                )
+            if len(x) != n:
+                raise ValueError(
+                    f"Tensor: ragged nested sequence at depth {len(shape)}: lengths {n} and {len(x)}"
+                )
+        shape.append(n)
+        level = [_unwrap(y) for x in level for y in x]
+    return [_leaf(x, len(shape)) for x in level], tuple(shape)
+
+
+def _operand(x: object) -> Tensor | None:
+    """The other operand of an arithmetic operator as a Tensor; a number becomes one Constant,
+    shared by every output element."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, Value):
+        return Tensor._make([x], ())
+    if isinstance(x, numbers.Real):
+        return Tensor._make([Constant(x)], ())
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class Tensor:
+    """An n-dimensional array of Values: a flat row-major list of them and a shape.
+
+    `Tensor(data)` takes a number, a Value, rectangular nested lists/tuples of numbers or Values
+    (Tensors inside them stack), or a numpy array. Numbers become new leaf Values; Values are
+    kept as they are, so the tensor is part of their graph."""
+
+    __array_ufunc__ = None  # numpy defers to our reflected operators instead of looping over us
+
+    def __init__(self, data: object) -> None:
+        self._values, self._shape = _parse(data)
+
+    @staticmethod
+    def _make(values: list[Value], shape: Shape) -> Tensor:
+        """A Tensor over an existing flat list, without parsing (the result of every operation)."""
+        t = object.__new__(Tensor)
+        t._values, t._shape = values, shape
+        return t
+
+    # -- factories -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _filled(shape: tuple, what: str, draw: Callable[[], float]) -> Tensor:
+        shape = _shape_arg(shape, what)
+        if any(n < 0 for n in shape):
+            raise ValueError(f"{what}: negative size in shape {shape}")
+        return Tensor._make([Value(draw()) for _ in range(math.prod(shape))], shape)
+
+    @staticmethod
+    def zeros(*shape: int) -> Tensor:
+        """Leaves holding 0.0; `Tensor.zeros(2, 3)` or `Tensor.zeros((2, 3))`."""
+        return Tensor._filled(shape, "zeros", float)
+
+    @staticmethod
+    def ones(*shape: int) -> Tensor:
+        """Leaves holding 1.0."""
+        return Tensor._filled(shape, "ones", lambda: 1.0)
+
+    @staticmethod
+    def randn(*shape: int, seed: int | None = None) -> Tensor:
+        """Leaves drawn from the standard normal distribution; `seed` makes them reproducible
+        (without it, Python's global `random` state is used, so `random.seed` works too)."""
+        rng = random if seed is None else random.Random(seed)
+        return Tensor._filled(shape, "randn", lambda: rng.gauss(0.0, 1.0))
+
+    @staticmethod
+    def uniform(*shape: int, low: float = -1.0, high: float = 1.0, seed: int | None = None) -> Tensor:
+        """Leaves drawn uniformly from [low, high]."""
+        rng = random if seed is None else random.Random(seed)
+        return Tensor._filled(shape, "uniform", lambda: rng.uniform(low, high))
+
+    # -- shape and contents --------------------------------------------------------------------
+
+    @property
+    def shape(self) -> Shape:
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return len(self._values)
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    def __iter__(self) -> Iterator[Tensor | Value]:
+        """The sub-tensors along the first axis (the Values, for a 1-D tensor)."""
+        if not self._shape:
+            raise TypeError("iteration over a 0-d tensor")
+        if len(self._shape) == 1:
+            return iter(self._values)
+        inner = self._shape[1:]
+        step = math.prod(inner)
+        return (Tensor._make(self._values[i * step : (i + 1) * step], inner) for i in range(self._shape[0]))
+
+    def values(self) -> list[Value]:
+        """The elements as a flat row-major list of the Value objects themselves."""
+        return list(self._values)
+
+    def tolist(self) -> Nested:
+        """The data as nested lists of floats (a float for a 0-d tensor)."""
+        return _nest([v.data for v in self._values], self._shape)
+
+    def item(self) -> float:
+        """The data of a one-element tensor as a float."""
+        if len(self._values) != 1:
+            raise ValueError(
+                f"item(): the tensor has {len(self._values)} elements (shape {self._shape}), not 1"
+            )
+        return self._values[0].data
+
+    # -- elementwise arithmetic, with broadcasting ---------------------------------------------
+
+    def _elementwise(
+        self, other: object, op: Callable[[Value, Value], Value], reflected: bool = False
+    ) -> Tensor:
+        """out[i] = op(a[i], b[i]) over the broadcast shape: one binary node per output element."""
+        b = _operand(other)
+        if b is None:
+            return NotImplemented
+        a, b = (b, self) if reflected else (self, b)
+        shape = a._shape if a._shape == b._shape else broadcast_shapes(a._shape, b._shape)
+        return Tensor._make([op(x, y) for x, y in zip(_broadcast(a, shape), _broadcast(b, shape))], shape)
+
+    def __add__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__add__)
+
+    def __radd__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__add__, reflected=True)
+
+    def __sub__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__sub__)
+
+    def __rsub__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__sub__, reflected=True)
+
+    def __mul__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__mul__)
+
+    def __rmul__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__mul__, reflected=True)
+
+    def __truediv__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__truediv__)
+
+    def __rtruediv__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__truediv__, reflected=True)
+
+    def __pow__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__pow__)
+
+    def __rpow__(self, other: Operand) -> Tensor:
+        return self._elementwise(other, Value.__pow__, reflected=True)
+
+    # -- elementwise functions -----------------------------------------------------------------
+
+    def _map(self, f: Callable[[Value], Value]) -> Tensor:
+        return Tensor._make([f(v) for v in self._values], self._shape)
+
+    def __neg__(self) -> Tensor:
+        return self._map(Value.__neg__)
+
+    def exp(self) -> Tensor:
+        return self._map(Value.exp)
+
+    def log(self) -> Tensor:
+        return self._map(Value.log)
+
+    def tanh(self) -> Tensor:
+        return self._map(Value.tanh)
+
+    def relu(self) -> Tensor:
+        return self._map(Value.relu)
+
+    def sigmoid(self) -> Tensor:
+        return self._map(Value.sigmoid)
+
+    def sqrt(self) -> Tensor:
+        return self._map(Value.sqrt)
+
+    def abs(self) -> Tensor:
+        return self._map(Value.abs)
+
+    __abs__ = abs
+
+    # -- matrix product ------------------------------------------------------------------------
+
+    def __matmul__(self, other: Tensor) -> Tensor:
+        """numpy's matmul for 1-D and 2-D operands: (m, k) @ (k, n) -> (m, n); a 1-D left operand
+        is one row, a 1-D right operand one column, and that axis is dropped from the result.
+        out[i, j] = Σ_l a[i, l]·b[l, j] is one `dot` node whose children are row i and column j."""
+        if not isinstance(other, Tensor):
+            return NotImplemented
+        a, b = self._shape, other._shape
+        if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+            raise ValueError(f"matmul: operands must be 1-D or 2-D, got shapes {a} and {b}")
+        m, k = (1, *a) if len(a) == 1 else a
+        k2, n = (*b, 1) if len(b) == 1 else b
+        if k != k2:
+            raise ValueError(f"matmul: inner dimensions differ: {a} @ {b} ({k} != {k2})")
+        xs, ys = self._values, other._values
+        rows = [xs[i * k : (i + 1) * k] for i in range(m)]
+        cols = [ys[j::n] for j in range(n)]
+        dot = Value.dot
+        return Tensor._make([dot(row, col) for row in rows for col in cols], a[:-1] + b[1:])
+
+    # -- reductions ----------------------------------------------------------------------------
+
+    def _reduce(self, axis: Axis, keepdims: bool, reduce: Callable[[list[Value]], Value]) -> Tensor:
+        """Apply `reduce` to each group of elements that differ only along the reduced axes."""
+        axes = _axes(axis, self.ndim)
+        kept = [d for d in range(self.ndim) if d not in axes]
+        values = self._permuted(kept + axes)  # the reduced axes last: each group is contiguous
+        r = math.prod(self._shape[d] for d in axes)
+        count = math.prod(self._shape[d] for d in kept)
+        out = [reduce(values[i * r : (i + 1) * r]) for i in range(count)]
+        if keepdims:
+            return Tensor._make(out, tuple(1 if d in axes else n for d, n in enumerate(self._shape)))
+        return Tensor._make(out, tuple(self._shape[d] for d in kept))
+
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Σ over `axis` (all axes if None): one `sum` node per output element."""
+        return self._reduce(axis, keepdims, Value.sum)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Σ / count over `axis`: a `sum` node and a division per output element."""
+        count = Constant(math.prod(self._shape[d] for d in _axes(axis, self.ndim)))
+        return self._reduce(axis, keepdims, lambda group: Value.sum(group) / count)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The largest element over `axis`. No node is created: the result holds the selected
+        Values themselves, so the gradient flows to the argmax only (the first one on ties)."""
+        if any(self._shape[d] == 0 for d in _axes(axis, self.ndim)):
+            raise ValueError(f"max: cannot reduce over an empty axis of a tensor of shape {self._shape}")
+        data = operator.attrgetter("data")
+        return self._reduce(axis, keepdims, lambda group: max(group, key=data))
+
+    # -- softmax -------------------------------------------------------------------------------
+
+    def _along(self, axis: int, f: Callable[[list[Value]], list[Value]]) -> Tensor:
+        """Apply `f` to every 1-D lane along `axis` (a list of Values to a list as long)."""
+        a = _axis(axis, self.ndim)
+        perm = [d for d in range(self.ndim) if d != a] + [a]  # move `axis` last: lanes are contiguous
+        values, n = self._permuted(perm), self._shape[a]
+        out = [y for i in range(0, len(values), n or 1) for y in f(values[i : i + n])]
+        moved = Tensor._make(out, tuple(self._shape[d] for d in perm))
+        return moved.transpose(*(perm.index(d) for d in range(self.ndim)))
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x − m) / Σ exp(x − m) along `axis`, with m the lane's max as a constant: the result
+        is the same for any m, and with this one every exponent is ≤ 0, so logits of ±1000 work."""
+
+        def lane(xs: list[Value]) -> list[Value]:
+            m = Constant(max(x.data for x in xs))
+            exps = [(x - m).exp() for x in xs]
+            total = Value.sum(exps)
+            return [e / total for e in exps]
+
+        return self._along(axis, lane)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x − m − log Σ exp(x − m) along `axis` (m the lane's max, a constant): log(softmax)
+        without ever computing a softmax that underflows to 0."""
+
+        def lane(xs: list[Value]) -> list[Value]:
+            m = Constant(max(x.data for x in xs))
+            shifted = [x - m for x in xs]
+            log_total = Value.sum([s.exp() for s in shifted]).log()
+            return [s - log_total for s in shifted]
+
+        return self._along(axis, lane)
+
+    # -- shape operations (no new nodes) -------------------------------------------------------
+
+    def _permuted(self, perm: Sequence[int]) -> list[Value]:
+        """The Values in the row-major order of the tensor with its axes permuted by `perm`."""
+        if list(perm) == list(range(self.ndim)):
+            return self._values
+        strides = _strides(self._shape)
+        index = _gather([range(self._shape[p]) for p in perm], [strides[p] for p in perm])
+        return [self._values[i] for i in index]
+
+    def reshape(self, *shape: int) -> Tensor:
+        """The same elements in the same row-major order, as `shape`; one size may be -1 (inferred)."""
+        shape = _shape_arg(shape, "reshape")
+        size = len(self._values)
+        if shape.count(-1) > 1 or any(n < -1 for n in shape):
+            raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, with at most one -1")
+        if -1 in shape:
+            known = math.prod(n for n in shape if n != -1)
+            if known and size % known == 0:
+                shape = tuple(size // known if n == -1 else n for n in shape)
+        if math.prod(shape) != size or -1 in shape:
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {self._shape} ({size} elements) into {shape}"
+            )
+        return Tensor._make(list(self._values), shape)
+
+    def flatten(self) -> Tensor:
+        """A 1-D tensor of the elements in row-major order."""
+        return self.reshape(-1)
+
+    def transpose(self, *axes: int) -> Tensor:
+        """The axes permuted as numpy does: result axis i is axis `axes[i]` of this tensor; no
+        axes reverses them. `t.transpose(1, 0)` of a matrix swaps rows and columns."""
+        if not axes:
+            perm = list(range(self.ndim))[::-1]
+        else:
+            perm = [_axis(a, self.ndim) for a in _shape_arg(axes, "transpose")]
+            if sorted(perm) != list(range(self.ndim)):
+                raise ValueError(
+                    f"transpose: axes {tuple(axes)} are not a permutation of the {self.ndim} axes "
+                    f"of a tensor of shape {self._shape}"
+                )
+        return Tensor._make(self._permuted(perm), tuple(self._shape[p] for p in perm))
+
+    @property
+    def T(self) -> Tensor:
+        """The axes reversed (the transpose of a matrix)."""
+        return self.transpose()
+
+    def __getitem__(self, key: Index) -> Tensor | Value:
+        """numpy basic indexing with ints and slices, one per leading axis. An int picks one entry
+        and drops its axis; when every axis is picked, the result is that Value itself."""
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) > self.ndim:
+            raise IndexError(f"too many indices ({len(key)}) for a tensor of shape {self._shape}")
+        picks, shape = [], []
+        for d, n in enumerate(self._shape):
+            k = key[d] if d < len(key) else slice(None)
+            if isinstance(k, slice):
+                picks.append(range(*k.indices(n)))
+                shape.append(len(picks[-1]))
+                continue
+            if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+                raise TypeError(f"tensor indices must be ints or slices, not {type(k).__name__}: {k!r}")
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of range for axis {d} of size {n} (shape {self._shape})")
+            picks.append((int(k) % n,))
+        values = [self._values[i] for i in _gather(picks, _strides(self._shape))]
+        return Tensor._make(values, tuple(shape)) if shape else values[0]
+
+    # -- gradients -----------------------------------------------------------------------------
+
+    @property
+    def grad(self) -> Nested:
+        """Each element's `.grad`, as nested lists of floats shaped like the tensor."""
+        return _nest([v.grad for v in self._values], self._shape)
+
+    def backward(self, gradient: object = None) -> None:
+        """Backpropagate from the elements, weighting element i by gradient[i]: afterwards each leaf
+        below has accumulated Σ_i gradient[i]·∂t[i]/∂leaf in `.grad`. A one-element tensor may omit
+        `gradient` (1.0); any other needs one of the same shape (nested lists or a Tensor)."""
+        if gradient is None:
+            if len(self._values) != 1:
+                raise ValueError(
+                    f"backward: a tensor of shape {self._shape} needs a gradient of that shape; "
+                    f"only a one-element tensor can backpropagate without one"
+                )
+            self._values[0].backward()
+            return
+        g = gradient if isinstance(gradient, Tensor) else Tensor(gradient)
+        if g._shape != self._shape:
+            raise ValueError(
+                f"backward: gradient of shape {g._shape} does not match the tensor's shape {self._shape}"
+            )
+        # One temporary node Σ gᵢ·tᵢ above all elements: its local derivative towards tᵢ is gᵢ, so
+        # one backward from it seeds every element and walks the shared graph below only once.
+        # Built directly rather than with Value.dot so that it also works under no_grad.
+        weights = [Constant(w.data) for w in g._values]
+        data = sum(w.data * v.data for w, v in zip(weights, self._values))
+        Value(data, "", (*self._values, *weights), "dot").backward()
+
+    def zero_grad(self) -> None:
+        """Set `.grad = 0.0` on every node of the graph below the elements (walked once)."""
+        Value(0.0, "", tuple(self._values), "sum").zero_grad()
+
+    def detach(self) -> Tensor:
+        """New leaves with the same data: the result is cut from the graph."""
+        return Tensor._make([v.detach() for v in self._values], self._shape)
+
+    # -- display -------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"tensor({_format(self.tolist(), len(self._shape), len('tensor('))}, shape={self._shape})"
+
+
+def _format(nested: Nested, ndim: int, indent: int) -> str:
+    """Nested lists of floats the way PyTorch prints them: rows aligned, 4 decimals."""
+    if ndim == 0:
+        return f"{nested:.4f}"
+    if ndim == 1:
+        return "[" + ", ".join(f"{x:.4f}" for x in nested) + "]"
+    separator = "," + "\n" * (ndim - 1) + " " * (indent + 1)
+    return "[" + separator.join(_format(x, ndim - 1, indent + 1) for x in nested) + "]"
