@@ -1,0 +1,184 @@
+"""Optimizers: turn each parameter's `.grad` into a change of its `.data`, as torch.optim does.
+
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for step in range(100):
+        opt.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        opt.step()
+
+An optimizer flattens its parameters (Tensors such as `nn.Parameter`, and/or Values) into one
+list of Values when it is made, and keeps its per-parameter state (momentum buffers, Adam's
+moments) in plain float lists beside it. Updates are float arithmetic on `.data`: they build no
+graph. `.lr` is a plain attribute, so a learning-rate schedule is one assignment per step.
+
+One difference from PyTorch: a Value's `.grad` is always a number (0.0 after `zero_grad`), never
+None, so every parameter takes part in every step; this matches PyTorch with
+`zero_grad(set_to_none=False)`. A parameter the loss does not reach still decays under
+`weight_decay` and keeps moving with its momentum.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+
+from puretorch_scalar.engine import Value
+from puretorch_scalar.tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _check(name: str, value: object, below: float = math.inf) -> float:
+    """A hyper-parameter: a real number in [0, below)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}: {value!r}")
+    if not 0 <= value < below:  # also rejects NaN
+        interval = "in [0, 1)" if below == 1 else ">= 0"
+        raise ValueError(f"invalid {name}: {value} (must be {interval})")
+    return float(value)
+
+
+def _flatten(params: Iterable[Tensor | Value]) -> list[Value]:
+    """The parameters as one list of leaf Values, each once (tied weights are updated once)."""
+    if isinstance(params, (Tensor, Value)):
+        raise TypeError(
+            f"params must be an iterable of Tensors or Values, such as model.parameters(), "
+            f"not a single {type(params).__name__}; wrap it in a list"
+        )
+    try:
+        items = list(params)
+    except TypeError:
+        raise TypeError(
+            f"params must be an iterable of Tensors or Values, not {type(params).__name__}"
+        ) from None
+    values: dict[Value, None] = {}  # an ordered set: Values hash by identity
+    for p in items:
+        if isinstance(p, Tensor):
+            values.update(dict.fromkeys(p.values()))
+        elif isinstance(p, Value):
+            values[p] = None
+        else:
+            raise TypeError(f"params must contain Tensors or Values, not {type(p).__name__}: {p!r}")
+    for v in values:
+        if v.children:
+            raise ValueError(f"can't optimize a non-leaf Value (made by {v.op!r}): {v!r}")
+    if not values:
+        raise ValueError("optimizer got an empty parameter list")
+    return list(values)
+
+
+class Optimizer:
+    """What every optimizer shares: the flat parameter list, `lr`, `weight_decay`, `zero_grad`."""
+
+    _hyper: tuple[str, ...] = ("lr", "weight_decay")  # shown by repr
+
+    def __init__(self, params: Iterable[Tensor | Value], lr: float, weight_decay: float) -> None:
+        self.lr = _check("lr", lr)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        self.params = _flatten(params)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's `.grad` to 0.0, ready for the next backward (which accumulates)."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """Update every parameter's `.data` once from its `.grad`."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k in self._hyper)
+        return f"{type(self).__name__}({hyper}, params={len(self.params)})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum and L2 weight decay (torch.optim.SGD).
+
+    For each parameter θ with gradient ∇, and momentum buffer b (0 before the first step):
+
+        g ← ∇ + weight_decay · θ
+        b ← momentum · b + g           (on the first step b = g; dampening 0, no Nesterov)
+        θ ← θ − lr · b                 (θ ← θ − lr · g when momentum = 0)
+
+    `lr` may be changed between steps; micrograd's demo decays it linearly from 1.0 to 0.1:
+
+        opt = SGD(model.parameters(), lr=1.0)
+        for k in range(100):
+            opt.lr = 1.0 - 0.9 * k / 100
+            ...  # zero_grad, forward, backward
+            opt.step()
+    """
+
+    _hyper = ("lr", "momentum", "weight_decay")
+
+    def __init__(
+        self, params: Iterable[Tensor | Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.momentum = _check("momentum", momentum)
+        self.buffers = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        lr, mu, wd, buffers = self.lr, self.momentum, self.weight_decay, self.buffers
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if wd:
+                g += wd * p.data
+            if mu:
+                g = buffers[i] = mu * buffers[i] + g
+            p.data -= lr * g
+
+
+class Adam(Optimizer):
+    """Adam with bias-corrected moments and optional L2 weight decay (torch.optim.Adam).
+
+    At step t = 1, 2, … for each parameter θ with gradient ∇, first moment m and second moment
+    v (both 0 before the first step):
+
+        g ← ∇ + weight_decay · θ                 (L2 added to the gradient, not AdamW's decay)
+        m ← β₁ · m + (1 − β₁) · g
+        v ← β₂ · v + (1 − β₂) · g²
+        θ ← θ − lr · m̂ / (√v̂ + ε)              where m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ)
+
+    ε is added after the square root of the bias-corrected v̂, as in PyTorch. The step is
+    computed in PyTorch's order, θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε), so the two
+    agree to rounding. One deliberate difference: with ε = 0, a parameter whose gradients have
+    all been 0 (or so small that g² underflows) has √v̂ + ε = 0; it is left alone here, where
+    PyTorch divides by zero and gets NaN or ±inf.
+    """
+
+    _hyper = ("lr", "betas", "eps", "weight_decay")
+
+    def __init__(
+        self,
+        params: Iterable[Tensor | Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr, weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), not {betas!r}")
+        self.betas = (_check("betas[0]", betas[0], below=1), _check("betas[1]", betas[1], below=1))
+        self.eps = _check("eps", eps)
+        self.t = 0  # steps taken: every parameter is updated at every step, so one count serves all
+        self.m = [0.0] * len(self.params)
+        self.v = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        self.t += 1
+        (b1, b2), wd, eps, m, v = self.betas, self.weight_decay, self.eps, self.m, self.v
+        step_size = self.lr / (1 - b1**self.t)
+        root_bias2 = math.sqrt(1 - b2**self.t)
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if wd:
+                g += wd * p.data
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            denominator = math.sqrt(v[i]) / root_bias2 + eps
+            if denominator:
+                p.data -= step_size * m[i] / denominator
