@@ -1,0 +1,136 @@
+"""Loss functions: a batch of predictions and targets in, a scalar to minimise out.
+
+Each loss computes one term per sample (or per element) and then reduces them:
+`reduction="mean"` (the default) averages the terms, `"sum"` adds them, both giving a 0-d Tensor
+ready for `.backward()`; `"none"` returns the terms themselves as a Tensor.
+
+Targets and labels are data, not part of the graph: plain numbers, nested lists or a Tensor
+(whose numbers are read). A model with one output gives predictions of shape (N, 1); they may be
+paired with N targets of shape (N,), the way labels usually come.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from puretorch_scalar.engine import Constant, Value
+from puretorch_scalar.tensor import Tensor
+
+__all__ = ["mse_loss", "binary_cross_entropy", "cross_entropy", "hinge_loss", "l2_penalty"]
+
+Reduction = Literal["mean", "sum", "none"]
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: object) -> str:
+    """`reduction` itself if it is "mean", "sum" or "none"; else ValueError."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def _reduce(terms: list[Value], shape: tuple[int, ...], reduction: str) -> Tensor:
+    if reduction == "none":
+        return Tensor._make(terms, shape)
+    total = Value.sum(terms)
+    return Tensor._make([total / len(terms) if reduction == "mean" else total], ())
+
+
+def _paired(pred: Any, target: Any, name: str) -> tuple[Tensor, list[float]]:
+    """The predictions as a Tensor and the targets' numbers in the same (row-major) order."""
+    pred = pred if isinstance(pred, Tensor) else Tensor(pred)
+    target = target if isinstance(target, Tensor) else Tensor(target)
+    column_vs_flat = pred.ndim == 2 and pred.shape[1] == 1 and target.shape == pred.shape[:1]
+    if target.shape != pred.shape and not column_vs_flat:
+        raise ValueError(
+            f"{name}: predictions of shape {pred.shape} do not match targets of shape {target.shape}"
+        )
+    return pred, [v.data for v in target.values()]
+
+
+def mse_loss(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """Squared error per element, (pred − target)²."""
+    reduction = check_reduction(reduction)
+    pred, targets = _paired(pred, target, "mse_loss")
+    diffs = [p - t for p, t in zip(pred.values(), targets)]
+    return _reduce([d * d for d in diffs], pred.shape, reduction)
+
+
+_LOG_FLOOR = -100.0  # PyTorch's clamp: log(0) counts as −100, so a saturated sigmoid is finite
+
+
+def _clamped_log(p: Value) -> Value:
+    """log p, but at least −100; below that, the constant −100 (its gradient is 0, as a clamp's)."""
+    return p.log() if p.data > math.exp(_LOG_FLOOR) else Constant(_LOG_FLOOR)
+
+
+def binary_cross_entropy(probs: Any, targets: Any, reduction: Reduction = "mean") -> Tensor:
+    """−[t·log p + (1 − t)·log(1 − p)] per element, for probabilities p in [0, 1] (a sigmoid's
+    output) and targets t in [0, 1]. Each log is clamped at −100, as in PyTorch."""
+    reduction = check_reduction(reduction)
+    probs, ts = _paired(probs, targets, "binary_cross_entropy")
+    terms = []
+    for i, (p, t) in enumerate(zip(probs.values(), ts)):
+        if not 0 <= p.data <= 1:
+            raise ValueError(f"binary_cross_entropy: probability {p.data!r} at position {i} is not in [0, 1]")
+        if not 0 <= t <= 1:
+            raise ValueError(f"binary_cross_entropy: target {t!r} at position {i} is not in [0, 1]")
+        terms.append(Value.dot([_clamped_log(p), _clamped_log(1 - p)], [-t, t - 1]))
+    return _reduce(terms, probs.shape, reduction)
+
+
+def _int_labels(labels: Any, n: int, n_classes: int, name: str) -> list[int]:
+    """`labels` as n ints in range(n_classes); a Tensor's numbers count if they are whole."""
+    flat = labels.tolist() if isinstance(labels, Tensor) else labels
+    flat = [flat] if isinstance(flat, numbers.Number) else list(flat)
+    if len(flat) != n:
+        raise ValueError(f"{name}: {n} predictions but {len(flat)} labels")
+    out = []
+    for i, label in enumerate(flat):
+        whole = isinstance(label, numbers.Integral) or (isinstance(label, float) and label.is_integer())
+        if isinstance(label, bool) or not whole:
+            raise TypeError(f"{name}: labels must be class indices (ints), got {label!r} at position {i}")
+        if not 0 <= label < n_classes:
+            raise ValueError(f"{name}: label {label} at position {i} is out of range for {n_classes} classes")
+        out.append(int(label))
+    return out
+
+
+def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Tensor:
+    """−log softmax(logits)[label] per sample: logits (N, C) with N class indices, or logits (C,)
+    with one. Computed through `log_softmax`, which never takes the log of an underflowed 0."""
+    reduction = check_reduction(reduction)
+    logits = logits if isinstance(logits, Tensor) else Tensor(logits)
+    if logits.ndim not in (1, 2):
+        raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {logits.shape}")
+    n_classes = logits.shape[-1]
+    n = logits.size // n_classes if n_classes else 0
+    log_probs = logits.log_softmax(axis=-1).values()  # (N·C,) row-major
+    labels = _int_labels(labels, n, n_classes, "cross_entropy")
+    terms = [-log_probs[i * n_classes + label] for i, label in enumerate(labels)]
+    return _reduce(terms, logits.shape[:-1], reduction)
+
+
+def hinge_loss(scores: Any, labels: Any, reduction: Reduction = "mean") -> Tensor:
+    """max(0, 1 − y·s) per sample (the SVM loss of micrograd's demo): scores s of shape (N,) or
+    (N, 1), labels y of ±1. A sample costs nothing once it is on the right side by a margin of 1."""
+    reduction = check_reduction(reduction)
+    scores, ys = _paired(scores, labels, "hinge_loss")
+    for i, y in enumerate(ys):
+        if y not in (1.0, -1.0):
+            raise ValueError(
+                f"hinge_loss: labels must be +1 or -1, got {y!r} at position {i} "
+                "(for 0/1 labels use [2 * t - 1 for t in labels])"
+            )
+    terms = [(1.0 - s * y).relu() for s, y in zip(scores.values(), ys)]
+    return _reduce(terms, scores.shape, reduction)
+
+
+def l2_penalty(parameters: Iterable[Tensor | Value]) -> Tensor:
+    """Σ p² over every element of every parameter, as one `dot` node: add `alpha * l2_penalty(
+    model.parameters())` to a loss for L2 regularisation (its gradient is 2·alpha·p)."""
+    elements = [v for p in parameters for v in (p.values() if isinstance(p, Tensor) else [p])]
+    return Tensor._make([Value.dot(elements, elements)], ())
