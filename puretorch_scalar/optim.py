@@ -89,7 +89,7 @@ class Optimizer:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        hyper = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k in self._hyper)
+        hyper = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyper)
         return f"{type(self).__name__}({hyper}, params={len(self.params)})"
 
 

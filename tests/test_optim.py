@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from puretorch_scalar import Tensor, Value, optim
+from puretorch_scalar import Tensor, Value, nn, optim
 
 finite = st.floats(-10, 10)
 positive = st.floats(1e-3, 1.0)
@@ -190,7 +190,6 @@ def test_params_flatten_tensors_and_values_in_order_each_once():
 
 
 def test_works_with_module_parameters():
-    nn = pytest.importorskip("puretorch_scalar.nn")
     model = nn.Linear(3, 2)
     opt = optim.Adam(model.parameters(), lr=0.1)
     assert len(opt.params) == 8
@@ -204,9 +203,9 @@ def test_works_with_module_parameters():
 def test_repr_names_the_hyper_parameters():
     ps = [Value(1.0), Value(2.0)]
     assert (
-        repr(optim.SGD(ps, lr=0.1, momentum=0.9)) == "SGD(lr=0.1, weight_decay=0.0, momentum=0.9, params=2)"
+        repr(optim.SGD(ps, lr=0.1, momentum=0.9)) == "SGD(lr=0.1, momentum=0.9, weight_decay=0.0, params=2)"
     )
-    assert repr(optim.Adam(ps)) == "Adam(lr=0.001, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-08, params=2)"
+    assert repr(optim.Adam(ps)) == "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, params=2)"
 
 
 # -- errors ------------------------------------------------------------------------------------
