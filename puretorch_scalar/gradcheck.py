@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Union
 
-from puretorch_scalar.engine import Value, grad, no_grad
+from puretorch_scalar.engine import Value, grad
 
 if TYPE_CHECKING:
     from puretorch_scalar.tensor import Tensor
@@ -72,7 +72,8 @@ def numerical_grad(f: Function, inputs: Sequence[Input], eps: float = 1e-6) -> l
 
     `f(*inputs)` must return a Value (or a one-element Tensor). Returns one entry per input: a
     float for a Value, a nested list of floats shaped like a Tensor input (as `Tensor.grad`).
-    f runs under `no_grad`, and every input's data is restored afterwards, even when f raises."""
+    Every input's data is restored afterwards, even when f raises. f runs in the caller's grad
+    mode, so it may differentiate something itself (to check second derivatives)."""
     inputs = list(inputs)
     grads = [_central_differences(f, inputs, _elements(x, i), eps) for i, x in enumerate(inputs)]
     return [g[0] if isinstance(x, Value) else _nest(g, x.shape) for x, g in zip(inputs, grads)]
@@ -108,17 +109,16 @@ def gradcheck(
 
 def _central_differences(f: Function, inputs: list, elements: list[Value], eps: float) -> list[float]:
     grads = []
-    with no_grad():  # only the numbers are needed, not a graph
-        for v in elements:
-            x = v.data
-            try:
-                v.data = x + eps
-                up = _scalar(f(*inputs)).data
-                v.data = x - eps
-                down = _scalar(f(*inputs)).data
-            finally:
-                v.data = x
-            grads.append((up - down) / (2 * eps))
+    for v in elements:
+        x = v.data
+        try:
+            v.data = x + eps
+            up = _scalar(f(*inputs)).data
+            v.data = x - eps
+            down = _scalar(f(*inputs)).data
+        finally:
+            v.data = x
+        grads.append((up - down) / (2 * eps))
     return grads
 
 

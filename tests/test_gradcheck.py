@@ -5,7 +5,7 @@ import math
 import pytest
 from hypothesis import given
 
-from puretorch_scalar import Value
+from puretorch_scalar import Value, grad
 from puretorch_scalar.gradcheck import GradcheckError, Mismatch, gradcheck, numerical_grad
 from puretorch_scalar.tensor import Tensor
 from puretorch_scalar.testing import floats
@@ -48,13 +48,12 @@ def test_numerical_grad_restores_the_data_even_when_f_raises():
     assert x.data == 1.0 and t.tolist() == [1.0, 4.0]
 
 
-def test_numerical_grad_builds_no_graph_and_leaves_grads_alone():
-    x = Value(2.0)
-    x.grad = 7.0
-    outputs = []
-    numerical_grad(lambda a: outputs.append(a * a) or outputs[-1], [x])
-    assert all(out.children == () for out in outputs)
-    assert x.grad == 7.0
+def test_gradcheck_of_a_function_that_differentiates_checks_second_derivatives():
+    x = Value(0.7)
+    assert gradcheck(lambda a: grad(a.sin() * a, [a], create_graph=True)[0], [x])  # d/da(sin a + a cos a)
+    wrong_second = lambda a: grad(a.sin() * a, [a])[0] * a / a.data  # first derivative as a constant·a
+    with pytest.raises(GradcheckError):
+        gradcheck(wrong_second, [x])
 
 
 def test_numerical_grad_needs_a_scalar_output():
