@@ -9,14 +9,15 @@ import sys
 from pathlib import Path
 
 from puretorch_scalar import Value, data, fit, nn, optim
+from puretorch_scalar.engine import topological_order
 from puretorch_scalar.nn import functional as F
 from puretorch_scalar.plot import plot_decision_boundary
 from puretorch_scalar.train import evaluate
 from puretorch_scalar.viz import GraphvizNotFoundError, backward_steps, draw_graph
 
 
-def expression_demo() -> Value:
-    """micrograd's classic neuron: o = tanh(x1·w1 + x2·w2 + b)."""
+def neuron() -> Value:
+    """micrograd's classic neuron, o = tanh(x1·w1 + x2·w2 + b), every named node labelled."""
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
     b = Value(6.8813735870195432, label="b")
@@ -24,10 +25,17 @@ def expression_demo() -> Value:
     n.label = "n"
     o = n.tanh()
     o.label = "o"
+    return o
+
+
+def expression_demo() -> Value:
+    """Backpropagate through micrograd's neuron and print every labelled node's gradient."""
+    o = neuron()
     o.backward()
     print("o = tanh(x1*w1 + x2*w2 + b)")
-    for v in (x1, x2, w1, w2, b, n, o):
-        print(f"  {v.label:>2} = {v.data:8.4f}   do/d{v.label} = {v.grad:8.4f}")
+    for v in reversed(topological_order(o)):
+        if v.label:
+            print(f"  {v.label:>2} = {v.data:8.4f}   do/d{v.label} = {v.grad:8.4f}")
     return o
 
 

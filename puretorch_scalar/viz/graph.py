@@ -14,9 +14,9 @@ Highlighted nodes (`highlight=`) get a red border, a light-red fill and a red ov
 operation that made them; their input edges turn red too. A legend under the picture names the
 kinds that appear.
 
-Big graphs are summarised (`max_nodes`): only the Values nearest the output are kept, at most a
-few inputs per wide node (a 64-input `dot` shows its first few pairs), and each cut is a dashed
-"… 48 more inputs" box; the caption says how many Values were left out.
+Big graphs are summarised (`max_nodes`): only the Values nearest the output are kept, and of a
+wide node only its first inputs (a `dot` keeps its pairs xᵢ, yᵢ together); each cut is a dashed
+"… 48 more inputs" box, and the caption says how many Values were left out.
 
 Records are drawn as HTML-like tables rather than Graphviz `record` shapes: the cells can then be
 coloured one by one, and the grad cell has a fixed minimum width, so a gradient appearing in
@@ -53,7 +53,7 @@ GRAD_CELL_WIDTH = 84  # points: room for "grad -0.7071", so most gradients never
 OP_SYMBOLS = {"+": "+", "-": "−", "*": "×", "/": "÷", "**": "^", "neg": "−x", "sum": "Σ", "dot": "dot"}
 OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#f1f3f5", "color": FAINT}
 OP_STYLE |= {"fontsize": "10", "width": "0", "height": "0", "margin": "0.05,0.02"}
-FAN_IN_SHOWN = 6  # when summarising, inputs drawn per node before the rest collapse into "… more"
+FAN_IN_SHOWN = 6  # when summarising, inputs followed per node at first (then 12, 24, … while room is left)
 
 INSTALL_HINT = (
     "Graphviz's `dot` program is not installed (or not on PATH), so the graph cannot be rendered; "
@@ -123,26 +123,28 @@ def fmt(x: float) -> str:
     return f"{x + 0.0:.4g}"
 
 
-def _shown_children(node: Value) -> tuple[Value, ...]:
-    """The inputs a summarised drawing follows: the first few (for `dot`, the first few pairs)."""
+def _shown_children(node: Value, fan_in: int) -> tuple[Value, ...]:
+    """The first `fan_in` inputs of `node` (for `dot`, pairs: x1, y1, x2, y2, …)."""
     kids = node.children
-    if len(kids) <= FAN_IN_SHOWN:
-        return kids
-    if node.op == "dot":  # children are x1…xn, y1…yn: keep the pairs (xi, yi) together
-        n, half = len(kids) // 2, FAN_IN_SHOWN // 2
-        return kids[:half] + kids[n : n + half]
-    return kids[:FAN_IN_SHOWN]
+    if node.op == "dot":  # children are x1…xn, y1…yn: keep each pair (xi, yi) together
+        n = len(kids) // 2
+        kids = tuple(c for pair in zip(kids[:n], kids[n:]) for c in pair)
+    return kids[:fan_in]
 
 
 def _nearest(outputs: list[Value], max_nodes: int) -> set[Value]:
-    """At most `max_nodes` Values, breadth-first from the outputs: the ones nearest the output."""
+    """`max_nodes` Values nearest the outputs: breadth-first, following only the first few inputs
+    of each node; while there is room left, again from the start, following twice as many."""
     kept = dict.fromkeys(outputs[:max_nodes])
-    queue = deque(kept)
-    while queue and len(kept) < max_nodes:
-        for child in _shown_children(queue.popleft()):
-            if child not in kept and len(kept) < max_nodes:
-                kept[child] = None
-                queue.append(child)
+    fan_in = FAN_IN_SHOWN
+    while len(kept) < max_nodes:  # ends: once fan_in covers every node, one pass fills the room
+        queue = deque(kept)
+        while queue and len(kept) < max_nodes:
+            for child in _shown_children(queue.popleft(), fan_in):
+                if child not in kept and len(kept) < max_nodes:
+                    kept[child] = None
+                    queue.append(child)
+        fan_in *= 2
     return set(kept)
 
 

@@ -71,8 +71,8 @@ $player
 class Frame:
     """One step of the replay.
 
-    node:    the Value whose gradient is being pushed to its inputs, highlighted (frame 0: the
-             output, being seeded; None for a last frame of steps through nodes not drawn)
+    node:    the Value whose gradient is being pushed to its inputs, highlighted (None for the
+             start, and for a last frame of steps through nodes that are not drawn)
     grads:   every gradient known after this step (Values missing from it are still blank)
     caption: what happened, as the chain rule: `w1.grad += 2 × 0.5 → 1`
     graph:   the picture (a Digraph; displays inline in Jupyter)
@@ -176,11 +176,11 @@ def backward_steps(
 
     def frame(node: Value | None, caption: str, updated: Iterable[Value]) -> Frame:
         known = dict(grads)
-        picture = scene.draw(known.get, highlight=[node] if node else [], updated=updated)
+        picture = scene.draw(known.get, highlight=[node] if node is not None else [], updated=updated)
         return Frame(node, known, caption, picture)
 
     seed = f"Start: seed the output's gradient, {_name(output)}.grad = {fmt(gradient)}."
-    frames = [frame(output, seed, [output])]
+    frames = [frame(None, seed, [output])]
     order = [v for v in reversed(scene.everything) if v.children]  # the order backward visits them
     skipped = 0  # steps through nodes not drawn, since the last frame
     for k, node in enumerate(order, 1):
