@@ -29,7 +29,7 @@ from puretorch_scalar.engine import Constant, Value
 
 Shape = tuple[int, ...]
 Axis = int | Sequence[int] | None
-Index = int | slice | tuple
+Index = int | slice | list | range | tuple | None
 Nested = float | list  # a float, or nested lists of floats shaped like a tensor
 Operand = Union["Tensor", Value, int, float]
 
@@ -51,18 +51,22 @@ def _strides(shape: Shape) -> list[int]:
     return strides[::-1]
 
 
-def _gather(positions: Sequence[Sequence[int]], strides: Sequence[int]) -> list[int]:
-    """The flat source position of every element of a row-major result whose axis k takes the
-    source positions `positions[k]` along a source axis of stride `strides[k]`.
+def _gather(offsets: Sequence[Sequence[int]]) -> list[int]:
+    """The flat source position of every element of a row-major result whose element
+    (i0, i1, …) is read from offsets[0][i0] + offsets[1][i1] + ….
 
-    All rearrangements are this one function: a range with the source's strides in another order
-    transposes, a stride of 0 repeats the source along an axis (broadcasting), and a sub-range
-    picks a slice."""
+    Every rearrangement is this one function with different offsets: k·stride along each axis
+    reads a tensor as it is; the strides in another order transpose it; a stride of 0 repeats it
+    along an axis (broadcasting); a few chosen positions per axis index it."""
     index = [0]
-    for picks, stride in zip(positions, strides):
-        offsets = [p * stride for p in picks]
-        index = [i + o for i in index for o in offsets]
+    for axis in offsets:
+        index = [i + o for i in index for o in axis]
     return index
+
+
+def _axis_offsets(sizes: Sequence[int], strides: Sequence[int]) -> list[list[int]]:
+    """k·stride for k in range(size), per axis: the offsets that walk each axis from the start."""
+    return [[k * stride for k in range(n)] for n, stride in zip(sizes, strides)]
 
 
 def broadcast_shapes(a: Shape, b: Shape) -> Shape:
@@ -85,7 +89,7 @@ def _broadcast(t: Tensor, shape: Shape) -> list[Value]:
         return t._values * math.prod(shape)
     pad = len(shape) - len(t._shape)
     strides = [0] * pad + [0 if n == 1 else s for n, s in zip(t._shape, _strides(t._shape))]
-    return [t._values[i] for i in _gather([range(n) for n in shape], strides)]
+    return [t._values[i] for i in _gather(_axis_offsets(shape, strides))]
 
 
 def _axis(axis: object, ndim: int) -> int:
@@ -117,6 +121,60 @@ def _shape_arg(args: tuple, what: str) -> Shape:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
             raise TypeError(f"{what}: sizes must be ints, not {type(n).__name__}: {n!r} in {args}")
     return tuple(int(n) for n in args)
+
+
+def _position(i: object, n: int, axis: int, shape: Shape) -> int:
+    """An index along an axis of size n, checked; negative ones count from the end."""
+    if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+        raise TypeError(
+            f"tensor indices must be ints, slices, lists of ints, None or ..., not {type(i).__name__}: {i!r}"
+        )
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of range for axis {axis} of size {n} (shape {shape})")
+    return int(i) % n
+
+
+def _index_offsets(key: tuple, shape: Shape) -> tuple[list[list[int]], Shape]:
+    """The `_gather` offsets and the result shape for `tensor[key]` (numpy's rules)."""
+    named = sum(k is not None and k is not Ellipsis for k in key)
+    if named > len(shape):
+        raise IndexError(f"too many indices ({named}) for a tensor of shape {shape}")
+    if sum(k is Ellipsis for k in key) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if not any(k is Ellipsis for k in key):
+        key = (*key, Ellipsis)  # the axes not named are taken whole
+    rest = [slice(None)] * (len(shape) - named)
+    key = [k2 for k in key for k2 in (rest if k is Ellipsis else [k])]
+    strides = _strides(shape)
+    parts = []  # per entry of the key: (kind, offsets); "axis" entries become axes of the result
+    axis = 0
+    for k in key:
+        if k is None:
+            parts.append(("axis", [0]))
+            continue
+        n, stride = shape[axis], strides[axis]
+        if isinstance(k, slice):
+            parts.append(("axis", [p * stride for p in range(*k.indices(n))]))
+        elif isinstance(k, (list, range)):
+            parts.append(("list", [_position(i, n, axis, shape) * stride for i in k]))
+        else:
+            parts.append(("int", [_position(k, n, axis, shape) * stride]))
+        axis += 1
+    picked = [j for j, (kind, _) in enumerate(parts) if kind != "axis"]
+    if any(parts[j][0] == "list" for j in picked):
+        # numpy's advanced indexing: the lists (and the ints with them) advance together, as one
+        # axis that takes the place of the first of them if they are adjacent, else comes first.
+        lengths = {len(parts[j][1]) for j in picked if parts[j][0] == "list"} - {1}
+        if len(lengths) > 1:
+            raise IndexError(f"index lists of lengths {sorted(lengths)} cannot be paired up")
+        length = lengths.pop() if lengths else 1
+        lanes = [parts[j][1] for j in picked]
+        together = [sum(o[i] if len(o) > 1 else o[0] for o in lanes) for i in range(length)]
+        adjacent = picked == list(range(picked[0], picked[-1] + 1))
+        where = sum(kind == "axis" for kind, _ in parts[: picked[0]]) if adjacent else 0
+        parts = [p for j, p in enumerate(parts) if j not in picked]
+        parts.insert(where, ("axis", together))
+    return [o for _, o in parts], tuple(len(o) for kind, o in parts if kind == "axis")
 
 
 def _nest(flat: list, shape: Shape) -> object:
@@ -453,7 +511,7 @@ class Tensor:
         if list(perm) == list(range(self.ndim)):
             return self._values
         strides = _strides(self._shape)
-        index = _gather([range(self._shape[p]) for p in perm], [strides[p] for p in perm])
+        index = _gather(_axis_offsets([self._shape[p] for p in perm], [strides[p] for p in perm]))
         return [self._values[i] for i in index]
 
     def reshape(self, *shape: int) -> Tensor:
@@ -496,25 +554,14 @@ class Tensor:
         return self.transpose()
 
     def __getitem__(self, key: Index) -> Tensor | Value:
-        """numpy basic indexing with ints and slices, one per leading axis. An int picks one entry
-        and drops its axis; when every axis is picked, the result is that Value itself."""
-        key = key if isinstance(key, tuple) else (key,)
-        if len(key) > self.ndim:
-            raise IndexError(f"too many indices ({len(key)}) for a tensor of shape {self._shape}")
-        picks, shape = [], []
-        for d, n in enumerate(self._shape):
-            k = key[d] if d < len(key) else slice(None)
-            if isinstance(k, slice):
-                picks.append(range(*k.indices(n)))
-                shape.append(len(picks[-1]))
-                continue
-            if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-                raise TypeError(f"tensor indices must be ints or slices, not {type(k).__name__}: {k!r}")
-            if not -n <= k < n:
-                raise IndexError(f"index {k} is out of range for axis {d} of size {n} (shape {self._shape})")
-            picks.append((int(k) % n,))
-        values = [self._values[i] for i in _gather(picks, _strides(self._shape))]
-        return Tensor._make(values, tuple(shape)) if shape else values[0]
+        """numpy indexing. Per axis: an int picks one entry and drops the axis, a slice picks a
+        range, a list of ints picks those entries; `...` stands for the axes not named and `None`
+        inserts an axis of size 1. Several lists pair up as in numpy: t[[0, 1], [2, 0]] is
+        [t[0, 2], t[1, 0]] (so `logp[range(n), labels]` picks each row's label). When every axis
+        is picked by an int, the result is that Value itself."""
+        offsets, shape = _index_offsets(key if isinstance(key, tuple) else (key,), self._shape)
+        values = [self._values[i] for i in _gather(offsets)]
+        return Tensor._make(values, shape) if shape else values[0]
 
     # -- gradients -----------------------------------------------------------------------------
 
@@ -558,14 +605,24 @@ class Tensor:
     # -- display -------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        return f"tensor({_format(self.tolist(), len(self._shape), len('tensor('))}, shape={self._shape})"
+        """Nested rows as PyTorch prints them: 4 decimals, columns aligned; beyond 1,000 elements
+        only the first and last 3 entries of each long axis are shown, as numpy does."""
+        data = [v.data for v in self._values]
+        width = max((len(f"{x:.4f}") for x in data), default=0)
+        edge = 3 if len(data) > 1000 else None
+        body = _format(
+            _nest(data, self._shape) if data else [], len(self._shape), width, edge, len("tensor(")
+        )
+        return f"tensor({body}, shape={self._shape})"
 
 
-def _format(nested: Nested, ndim: int, indent: int) -> str:
-    """Nested lists of floats the way PyTorch prints them: rows aligned, 4 decimals."""
+def _format(nested: Nested, ndim: int, width: int, edge: int | None, indent: int) -> str:
     if ndim == 0:
-        return f"{nested:.4f}"
-    if ndim == 1:
-        return "[" + ", ".join(f"{x:.4f}" for x in nested) + "]"
-    separator = "," + "\n" * (ndim - 1) + " " * (indent + 1)
-    return "[" + separator.join(_format(x, ndim - 1, indent + 1) for x in nested) + "]"
+        return f"{nested:.4f}".rjust(width)
+    if edge is not None and len(nested) > 2 * edge:
+        items = [*(_format(x, ndim - 1, width, edge, indent + 1) for x in nested[:edge]), "..."]
+        items += [_format(x, ndim - 1, width, edge, indent + 1) for x in nested[-edge:]]
+    else:
+        items = [_format(x, ndim - 1, width, edge, indent + 1) for x in nested]
+    separator = ", " if ndim == 1 else "," + "\n" * (ndim - 1) + " " * (indent + 1)
+    return "[" + separator.join(items) + "]"

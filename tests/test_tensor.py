@@ -56,6 +56,11 @@ def test_numpy_arrays_and_nested_tensors():
     t = Tensor(np.arange(6.0).reshape(2, 3))
     assert t.shape == (2, 3) and t.tolist() == [[0, 1, 2], [3, 4, 5]]
     assert type(t.values()[0].data) is float
+    assert Tensor(np.arange(3, dtype=np.int32)).tolist() == [0.0, 1.0, 2.0]
+    assert Tensor([np.float32(1.5), np.int64(2)]).tolist() == [1.5, 2.0]
+    assert Tensor(np.float64(2.5)).shape == () and Tensor(np.zeros((2, 0))).shape == (2, 0)
+    v = Value(1.0)
+    assert Tensor(np.array([v, v], dtype=object)).values()[1] is v
     rows = [Tensor([1, 2]), Tensor([3, 4])]
     stacked = Tensor(rows)
     assert stacked.shape == (2, 2) and stacked.values()[3] is rows[1].values()[1]
@@ -355,6 +360,7 @@ def test_reshape_flatten_transpose_against_numpy(data):
     close(t.reshape(*new), x.reshape(new))
     if sizes:
         close(t.reshape(-1, *sizes[1:]), x.reshape(-1, *sizes[1:]))
+    assert_grads_close(lambda y: y.transpose(*perm).reshape(*new) * 2, [t])
 
 
 def test_shape_operations_rearrange_the_same_values():
@@ -393,31 +399,60 @@ def test_transpose_errors():
 # -- indexing -----------------------------------------------------------------------------------
 
 
+@st.composite
+def index_keys(draw, shape):
+    """numpy index keys for `shape`: ints, slices, lists of ints (paired up), `...` and None."""
+    key, lists = [], st.integers(0, 3)
+    list_length = draw(lists)
+    axes = list(enumerate(shape[: draw(st.integers(0, len(shape)))]))
+    ellipsis_at = draw(st.integers(0, len(axes))) if draw(st.booleans()) else None
+    for position, (_, n) in enumerate(axes):
+        if position == ellipsis_at:
+            key.append(Ellipsis)
+        kind = draw(st.sampled_from(["int", "slice", "list", "none"]))
+        if kind == "none":
+            key.append(None)
+        if kind == "int":
+            key.append(draw(st.integers(-n, n - 1)))
+        elif kind == "list":
+            length = draw(st.sampled_from([1, list_length]))  # lists pair up: lengths equal or 1
+            key.append(draw(st.lists(st.integers(-n, n - 1), min_size=length, max_size=length)))
+        else:
+            bounds = st.integers(-n - 1, n + 1)
+            key.append(slice(draw(bounds), draw(bounds), draw(st.sampled_from([None, 1, 2, -1]))))
+    return tuple(key)
+
+
 @given(data=st.data())
 def test_indexing_against_numpy(data):
     t = data.draw(tensors(shapes(1, 3, 1, 4)))
-    x = array(t)
-    key = []
-    for n in t.shape[: data.draw(st.integers(1, t.ndim))]:
-        if data.draw(st.booleans()):
-            key.append(data.draw(st.integers(-n, n - 1)))
-        else:
-            start, stop = data.draw(st.integers(-n - 1, n + 1)), data.draw(st.integers(-n - 1, n + 1))
-            key.append(slice(start, stop, data.draw(st.sampled_from([None, 1, 2, -1]))))
-    key = tuple(key)
-    out = t[key]
-    if all(isinstance(k, int) for k in key) and len(key) == t.ndim:
-        assert isinstance(out, Value) and out.data == x[key]
+    key = data.draw(index_keys(t.shape))
+    out, expected = t[key], array(t)[key]
+    if isinstance(out, Value):
+        assert np.ndim(expected) == 0 and out.data == expected
     else:
-        close(out, x[key])
+        close(out, expected)
+    assert_grads_close(lambda y: y[key] * 3, [t])
 
 
-def test_a_full_index_returns_the_value_itself():
+def test_index_results_are_the_same_values():
     t = Tensor([[1.0, 2.0], [3.0, 4.0]])
     v = t.values()[3]
-    assert t[1, 1] is v and t[-1, -1] is v and t[1][1] is v
+    assert t[1, 1] is v and t[-1, -1] is v and t[1][1] is v and t[..., 1][1] is v
+    assert t[[1, 0], [1, 1]].values()[0] is v and t[:, None, 1][1, 0] is v
     s = Tensor(5.0)
-    assert s[()] is s.values()[0]
+    assert s[()] is s.values()[0] and s[None].shape == (1,)
+
+
+def test_picking_each_rows_label_and_its_gradient():
+    logp = Tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    picked = logp[range(2), [2, 0]]
+    assert picked.tolist() == [0.3, 0.4]
+    picked.sum().backward()
+    assert logp.grad == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    rows = logp[[1, 1, 0]]  # a row picked twice collects both gradients
+    rows.sum().backward()
+    assert logp.grad == [[1.0, 1.0, 2.0], [3.0, 2.0, 2.0]]
 
 
 def test_index_errors():
@@ -426,12 +461,24 @@ def test_index_errors():
         t[0, 3]
     with pytest.raises(IndexError, match="index -3 is out of range for axis 0 of size 2"):
         t[-3]
+    with pytest.raises(IndexError, match="index 5 is out of range for axis 1"):
+        t[:, [0, 5]]
     with pytest.raises(IndexError, match=r"too many indices \(3\) for a tensor of shape \(2, 3\)"):
         t[0, 0, 0]
-    with pytest.raises(TypeError, match="tensor indices must be ints or slices, not float"):
-        t[1.0]
-    with pytest.raises(TypeError, match="not str"):
-        t["a"]
+    with pytest.raises(IndexError, match="single ellipsis"):
+        t[..., 0, ...]
+    with pytest.raises(IndexError, match=r"index lists of lengths \[2, 3\] cannot be paired up"):
+        t[[0, 1], [0, 1, 2]]
+    for bad, name in [
+        (1.0, "float"),
+        ("a", "str"),
+        (True, "bool"),
+        ([0.5], "float"),
+        ([[0]], "list"),
+        (Tensor([0]), "Tensor"),
+    ]:
+        with pytest.raises(TypeError, match=f"tensor indices must be ints, slices, .* not {name}"):
+            t[bad]
 
 
 # -- backward and gradients ---------------------------------------------------------------------
@@ -498,6 +545,21 @@ def test_grad_of_a_0d_tensor_is_a_float():
     assert x.grad == 4.0
 
 
+def test_operations_under_no_grad_build_no_graph():
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    with no_grad():
+        outs = [x + 1, x @ x, x.sum(axis=0), x.mean(), x.softmax(), x.log_softmax(axis=0), x.exp()]
+    assert all(v.children == () for out in outs for v in out.values())
+    assert x.max().values()[0] is x[1, 1]  # max selects, whatever the mode
+
+
+def test_a_value_operand_receives_the_gradient_of_every_element():
+    w = Value(3.0)
+    x = Tensor([1.0, 2.0, 4.0])
+    (x * w).sum().backward()
+    assert w.grad == 7.0 and x.grad == [3.0, 3.0, 3.0]
+
+
 # -- factories ----------------------------------------------------------------------------------
 
 
@@ -527,8 +589,50 @@ def test_factory_errors(factory):
 # -- display ------------------------------------------------------------------------------------
 
 
+def test_repr_aligns_columns_and_summarizes_large_tensors():
+    assert repr(Tensor([[1, -2.5], [30, 4]])) == (
+        "tensor([[ 1.0000, -2.5000],\n        [30.0000,  4.0000]], shape=(2, 2))"
+    )
+    assert repr(Tensor([[[1, 2]], [[3, 4]]])) == (
+        "tensor([[[1.0000, 2.0000]],\n\n        [[3.0000, 4.0000]]], shape=(2, 1, 2))"
+    )
+    big = repr(Tensor(list(range(2000))))
+    assert (
+        big
+        == "tensor([   0.0000,    1.0000,    2.0000, ..., 1997.0000, 1998.0000, 1999.0000], shape=(2000,))"
+    )
+    rows = repr(Tensor.zeros(100, 20)).splitlines()
+    assert len(rows) == 7 and rows[3].strip() == "...," and rows[0].count("...") == 1
+    assert repr(Tensor(list(range(1000)))).count("...") == 0  # up to 1,000 elements, all shown
+
+
 def test_repr_is_nested_rounded_and_shows_the_shape():
     expected = "tensor([[1.0000, 2.0000],\n        [3.0000, 4.0000]], shape=(2, 2))"
     assert repr(Tensor([[1, 2], [3, 4]])) == expected
     assert repr(Tensor(1.23456)) == "tensor(1.2346, shape=())"
     assert repr(Tensor([])) == "tensor([], shape=(0,))"
+
+
+# -- PyTorch as an optional second oracle -------------------------------------------------------
+
+
+def test_a_small_network_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w1, b1, w2 = (rng.normal(size=s) for s in [(5, 4), (4, 6), (6,), (6, 3)])
+    labels = [0, 2, 1, 1, 0]
+
+    def forward(lib_x, lib_w1, lib_b1, lib_w2, log_softmax, pick):
+        h = (lib_x @ lib_w1 + lib_b1).tanh()
+        logits = h @ lib_w2 / 2 - (h * h).mean()
+        return -pick(log_softmax(logits), labels).mean() + logits.softmax(-1)[0, 1] * 3
+
+    ours = [Tensor(a) for a in (x, w1, b1, w2)]
+    loss = forward(*ours, lambda z: z.log_softmax(axis=-1), lambda z, y: z[range(5), y])
+    loss.backward()
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w1, b1, w2)]
+    expected = forward(*theirs, lambda z: z.log_softmax(-1), lambda z, y: z[range(5), y])
+    expected.backward()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-10)
+    for t, reference in zip(ours, theirs):
+        np.testing.assert_allclose(t.grad, reference.grad.numpy(), rtol=1e-9, atol=1e-12)
