@@ -1,9 +1,10 @@
 """puretorch_scalar: a scalar-level autograd engine in pure Python, for learning how autograd works."""
 
 from puretorch_scalar import data, nn, optim
+from puretorch_scalar.autograd import hessian, hvp
 from puretorch_scalar.engine import Value, grad, is_grad_enabled, no_grad
 from puretorch_scalar.tensor import Tensor
 from puretorch_scalar.train import fit
 
-__all__ = ["Tensor", "fit", "nn", "optim", "data", "Value", "grad", "is_grad_enabled", "no_grad"]
+__all__ = ["Tensor", "fit", "nn", "optim", "data", "Value", "grad", "hessian", "hvp", "is_grad_enabled", "no_grad"]
 __version__ = "0.1.0"
