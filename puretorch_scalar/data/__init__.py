@@ -29,6 +29,7 @@ __all__ = [
     "make_spiral",
     "make_xor",
     "load_digits",
+    "load_names",
     "train_test_split",
     "batches",
 ]
@@ -189,6 +190,17 @@ def load_digits(scale: bool = False) -> tuple[Points, list[int]]:
     X = [[int(p) / divisor for p in row[:64]] for row in rows]
     y = [int(row[64]) for row in rows]
     return X, y
+
+
+def load_names() -> list[str]:
+    """5,163 distinct first names, lowercase a–z, sorted: the data a character-level GPT learns
+    to imitate (`notebooks/08_gpt_from_scratch.ipynb`).
+
+    The US Census Bureau's 1990 lists of female and male first names (public domain), as shipped
+    by the `names` package; read from `names.txt` in this package (source in README.md beside it).
+    """
+    text = resources.files(__name__).joinpath("names.txt").read_text(encoding="ascii")
+    return text.split()
 
 
 # ---------------------------------------------------------------------------------------------
