@@ -191,6 +191,9 @@ def _nest(flat: list, shape: Shape) -> object:
 # Construction: nested lists/tuples, numpy arrays and Tensors (inside lists too) to a flat list.
 
 
+_PLAIN = {float, int, list, tuple, Value}  # what needs no unwrapping (checked first: it is most data)
+
+
 def _unwrap(x: object) -> object:
     """A Tensor as nested lists of its Values, a numpy array as nested lists; anything else as is."""
     if isinstance(x, Tensor):
@@ -203,7 +206,7 @@ def _unwrap(x: object) -> object:
 def _leaf(x: object, depth: int) -> Value:
     if isinstance(x, Value):
         return x  # kept as is: the tensor joins the graph it belongs to
-    if isinstance(x, numbers.Real):
+    if isinstance(x, (float, int)) or isinstance(x, numbers.Real):  # the slow ABC check last
         return Value(x)
     if isinstance(x, (list, tuple)):
         raise ValueError(f"Tensor: ragged nested sequence at depth {depth}: a sequence next to numbers")
@@ -227,8 +230,8 @@ def _parse(data: object) -> tuple[list[Value], Shape]:
                     f"Tensor: ragged nested sequence at depth {len(shape)}: lengths {n} and {len(x)}"
                 )
         shape.append(n)
-        level = [_unwrap(y) for x in level for y in x]
-    return [_leaf(x, len(shape)) for x in level], tuple(shape)
+        level = [y if type(y) in _PLAIN else _unwrap(y) for x in level for y in x]
+    return [Value(x) if type(x) is float else _leaf(x, len(shape)) for x in level], tuple(shape)
 
 
 def _operand(x: object) -> Tensor | None:
@@ -241,6 +244,31 @@ def _operand(x: object) -> Tensor | None:
     if isinstance(x, numbers.Real):
         return Tensor._make([Constant(x)], ())
     return None
+
+
+def _operators(op: Callable[[Value, Value], Value], symbol: str) -> tuple[Callable, Callable]:
+    """Tensor's `self op other` and reflected `other op self`, elementwise with broadcasting."""
+
+    def forward(self: Tensor, other: Operand) -> Tensor:
+        return self._elementwise(other, op)
+
+    def reflected(self: Tensor, other: Operand) -> Tensor:
+        return self._elementwise(other, op, reflected=True)
+
+    forward.__doc__ = f"Elementwise self {symbol} other, broadcast as numpy does."
+    reflected.__doc__ = f"Elementwise other {symbol} self, broadcast as numpy does."
+    return forward, reflected
+
+
+def _function(f: Callable[[Value], Value]) -> Callable[[Tensor], Tensor]:
+    """The Tensor method that applies the Value method `f` to every element."""
+
+    def method(self: Tensor) -> Tensor:
+        return Tensor._make([f(v) for v in self._values], self._shape)
+
+    method.__name__ = method.__qualname__ = f.__name__
+    method.__doc__ = f"Elementwise {f.__name__}: one node per element."
+    return method
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,66 +384,22 @@ class Tensor:
         shape = a._shape if a._shape == b._shape else broadcast_shapes(a._shape, b._shape)
         return Tensor._make([op(x, y) for x, y in zip(_broadcast(a, shape), _broadcast(b, shape))], shape)
 
-    def __add__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__add__)
+    __add__, __radd__ = _operators(Value.__add__, "+")
+    __sub__, __rsub__ = _operators(Value.__sub__, "-")
+    __mul__, __rmul__ = _operators(Value.__mul__, "*")
+    __truediv__, __rtruediv__ = _operators(Value.__truediv__, "/")
+    __pow__, __rpow__ = _operators(Value.__pow__, "**")
 
-    def __radd__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__add__, reflected=True)
+    # -- elementwise functions: one unary node per element -------------------------------------
 
-    def __sub__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__sub__)
-
-    def __rsub__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__sub__, reflected=True)
-
-    def __mul__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__mul__)
-
-    def __rmul__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__mul__, reflected=True)
-
-    def __truediv__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__truediv__)
-
-    def __rtruediv__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__truediv__, reflected=True)
-
-    def __pow__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__pow__)
-
-    def __rpow__(self, other: Operand) -> Tensor:
-        return self._elementwise(other, Value.__pow__, reflected=True)
-
-    # -- elementwise functions -----------------------------------------------------------------
-
-    def _map(self, f: Callable[[Value], Value]) -> Tensor:
-        return Tensor._make([f(v) for v in self._values], self._shape)
-
-    def __neg__(self) -> Tensor:
-        return self._map(Value.__neg__)
-
-    def exp(self) -> Tensor:
-        return self._map(Value.exp)
-
-    def log(self) -> Tensor:
-        return self._map(Value.log)
-
-    def tanh(self) -> Tensor:
-        return self._map(Value.tanh)
-
-    def relu(self) -> Tensor:
-        return self._map(Value.relu)
-
-    def sigmoid(self) -> Tensor:
-        return self._map(Value.sigmoid)
-
-    def sqrt(self) -> Tensor:
-        return self._map(Value.sqrt)
-
-    def abs(self) -> Tensor:
-        return self._map(Value.abs)
-
-    __abs__ = abs
+    __neg__ = _function(Value.__neg__)
+    exp = _function(Value.exp)
+    log = _function(Value.log)
+    tanh = _function(Value.tanh)
+    relu = _function(Value.relu)
+    sigmoid = _function(Value.sigmoid)
+    sqrt = _function(Value.sqrt)
+    abs = __abs__ = _function(Value.abs)
 
     # -- matrix product ------------------------------------------------------------------------
 
