@@ -256,7 +256,7 @@ def draw_graph(
     root: object,
     rankdir: str = "LR",
     show_grad: bool = True,
-    max_nodes: int | None = 100,
+    max_nodes: int | None = 60,
     highlight: Value | Iterable[Value] | None = None,
     grads: Mapping[Value, float] | None = None,
     legend: bool = True,

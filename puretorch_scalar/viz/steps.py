@@ -24,7 +24,7 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from importlib.resources import files
 from pathlib import Path
@@ -79,9 +79,9 @@ class Frame:
     """
 
     node: Value | None
-    grads: dict[Value, float]
+    grads: dict[Value, float] = field(repr=False)
     caption: str
-    graph: Graph
+    graph: Graph = field(repr=False)
 
     def _repr_html_(self) -> str:
         return f"<div>{_inline(self.graph)}<pre>{escape(self.caption)}</pre></div>"
@@ -151,7 +151,7 @@ def backward_steps(
     root: object,
     gradient: float = 1.0,
     rankdir: str = "LR",
-    max_nodes: int | None = 100,
+    max_nodes: int | None = 60,
     legend: bool = True,
 ) -> BackwardSteps:
     """The backward pass from `root` (one Value, or a one-element Tensor), one node per frame.
@@ -185,12 +185,13 @@ def backward_steps(
     skipped = 0  # steps through nodes not drawn, since the last frame
     for k, node in enumerate(order, 1):
         g = grads[node]  # final: every node that uses `node` came earlier in this order
+        shown = node in drawn
         lines = []
         for child, d in zip(node.children, local_grads(node.op, [c.data for c in node.children], node.data)):
             grads[child] = grads.get(child, 0.0) + d * g
-            if not isinstance(child, Constant):  # a constant's gradient is not drawn
+            if shown and not isinstance(child, Constant):  # a constant's gradient is not drawn
                 lines.append(f"  {_name(child)}.grad += {fmt(d)} × {fmt(g)} → {fmt(grads[child])}")
-        if node not in drawn:
+        if not shown:
             skipped += 1
             continue
         op, rule = OP_SYMBOLS.get(node.op, node.op), LOCAL_RULES[node.op]
