@@ -215,6 +215,10 @@ def _leaf(x: object, depth: int) -> Value:
 
 def _parse(data: object) -> tuple[list[Value], Shape]:
     """Flatten `data` one nesting level at a time, checking that each level is rectangular."""
+    if isinstance(data, Tensor) or (type(data).__module__ == "numpy" and hasattr(data, "shape")):
+        # their own shape: an empty one's nested lists would lose the axes after the empty one
+        values, _ = _parse(_unwrap(data))
+        return values, tuple(data.shape)
     shape: list[int] = []
     level = [_unwrap(data)]
     while level and isinstance(level[0], (list, tuple)):
@@ -404,23 +408,35 @@ class Tensor:
     # -- matrix product ------------------------------------------------------------------------
 
     def __matmul__(self, other: Tensor) -> Tensor:
-        """numpy's matmul for 1-D and 2-D operands: (m, k) @ (k, n) -> (m, n); a 1-D left operand
-        is one row, a 1-D right operand one column, and that axis is dropped from the result.
-        out[i, j] = Σ_l a[i, l]·b[l, j] is one `dot` node whose children are row i and column j."""
+        """numpy's matmul: (…, m, k) @ (…, k, n) -> (…, m, n), the leading (batch) axes broadcast.
+        A 1-D left operand is one row and a 1-D right operand one column, and that axis is dropped
+        from the result. out[…, i, j] = Σ_l a[…, i, l]·b[…, l, j] is one `dot` node whose children
+        are row i of a and column j of b."""
         if not isinstance(other, Tensor):
             return NotImplemented
-        a, b = self._shape, other._shape
-        if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
-            raise ValueError(f"matmul: operands must be 1-D or 2-D, got shapes {a} and {b}")
-        m, k = (1, *a) if len(a) == 1 else a
-        k2, n = (*b, 1) if len(b) == 1 else b
+        if not self._shape or not other._shape:
+            raise ValueError(
+                f"matmul: operands must be at least 1-D, got shapes {self._shape} and {other._shape}"
+            )
+        a = self if self.ndim > 1 else self.reshape(1, -1)
+        b = other if other.ndim > 1 else other.reshape(-1, 1)
+        (m, k), (k2, n) = a._shape[-2:], b._shape[-2:]
         if k != k2:
-            raise ValueError(f"matmul: inner dimensions differ: {a} @ {b} ({k} != {k2})")
-        xs, ys = self._values, other._values
-        rows = [xs[i * k : (i + 1) * k] for i in range(m)]
-        cols = [ys[j::n] for j in range(n)]
-        dot = Value.dot
-        return Tensor._make([dot(row, col) for row in rows for col in cols], a[:-1] + b[1:])
+            raise ValueError(f"matmul: inner dimensions differ: {self._shape} @ {other._shape} ({k} != {k2})")
+        try:
+            batch = broadcast_shapes(a._shape[:-2], b._shape[:-2])
+        except ValueError:
+            raise ValueError(
+                f"matmul: the batch axes of {self._shape} and {other._shape} cannot be broadcast together"
+            ) from None
+        xs, ys = _broadcast(a, batch + (m, k)), _broadcast(b, batch + (k, n))
+        dot, out = Value.dot, []
+        for s in range(math.prod(batch)):  # one matrix product per batch entry
+            x, y = xs[s * m * k : (s + 1) * m * k], ys[s * k * n : (s + 1) * k * n]
+            rows = [x[i * k : (i + 1) * k] for i in range(m)]
+            cols = [y[j::n] for j in range(n)]
+            out += [dot(row, col) for row in rows for col in cols]
+        return Tensor._make(out, batch + (m,) * (self.ndim > 1) + (n,) * (other.ndim > 1))
 
     # -- reductions ----------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ def test_numpy_arrays_and_nested_tensors():
     assert Tensor(np.arange(3, dtype=np.int32)).tolist() == [0.0, 1.0, 2.0]
     assert Tensor([np.float32(1.5), np.int64(2)]).tolist() == [1.5, 2.0]
     assert Tensor(np.float64(2.5)).shape == () and Tensor(np.zeros((2, 0))).shape == (2, 0)
+    assert Tensor(np.zeros((0, 4))).shape == (0, 4) and Tensor(Tensor.zeros(0, 4)).shape == (0, 4)
     v = Value(1.0)
     assert Tensor(np.array([v, v], dtype=object)).values()[1] is v
     rows = [Tensor([1, 2]), Tensor([3, 4])]
@@ -206,7 +207,10 @@ def test_unary_functions_against_numpy_with_gradients(name, data):
 
 # -- matmul -------------------------------------------------------------------------------------
 
-MATMUL_SHAPES = [((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((1, 1), (1, 5))]
+MATMUL_SHAPES = [
+    ((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,)), ((1, 1), (1, 5)),
+    ((2, 2, 3), (3, 2)), ((3,), (2, 3, 2)), ((2, 1, 2, 3), (3, 3, 1)), ((2, 3, 2), (2,)),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("sa", "sb"), MATMUL_SHAPES)
@@ -232,13 +236,18 @@ def test_matmul_output_elements_are_single_dot_nodes():
         ((2, 3), (4, 5), r"inner dimensions differ: \(2, 3\) @ \(4, 5\)"),
         ((3,), (4,), r"inner dimensions differ: \(3,\) @ \(4,\)"),
         ((2, 3), (2,), r"\(2, 3\) @ \(2,\)"),
-        ((), (3,), r"1-D or 2-D, got shapes \(\) and \(3,\)"),
-        ((2, 2, 2), (2, 2), r"1-D or 2-D, got shapes \(2, 2, 2\) and \(2, 2\)"),
+        ((), (3,), r"at least 1-D, got shapes \(\) and \(3,\)"),
+        ((2, 2, 3), (3, 3, 4), r"batch axes of \(2, 2, 3\) and \(3, 3, 4\) cannot be broadcast"),
     ],
 )
 def test_matmul_shape_errors_show_both_shapes(sa, sb, message):
     with pytest.raises(ValueError, match=message):
         Tensor.zeros(*sa) @ Tensor.zeros(*sb)
+
+
+def test_matmul_with_empty_axes_gives_zeros_like_numpy():
+    close(Tensor.zeros(2, 0) @ Tensor.zeros(0, 3), np.zeros((2, 3)))
+    close(Tensor.zeros(0, 2) @ Tensor.zeros(2, 3), np.zeros((0, 3)))
 
 
 def test_matmul_with_a_non_tensor_is_a_type_error():
