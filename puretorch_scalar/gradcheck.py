@@ -15,15 +15,13 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import NamedTuple
 
 from puretorch_scalar.engine import Value, grad
+from puretorch_scalar.tensor import Tensor
 
-if TYPE_CHECKING:
-    from puretorch_scalar.tensor import Tensor
-
-Input = Union[Value, "Tensor"]
-Function = Callable[..., Union[Value, "Tensor"]]
+Input = Value | Tensor
+Function = Callable[..., Value | Tensor]
 
 
 class Mismatch(NamedTuple):
@@ -76,7 +74,9 @@ def numerical_grad(f: Function, inputs: Sequence[Input], eps: float = 1e-6) -> l
     mode, so it may differentiate something itself (to check second derivatives)."""
     inputs = list(inputs)
     grads = [_central_differences(f, inputs, _elements(x, i), eps) for i, x in enumerate(inputs)]
-    return [g[0] if isinstance(x, Value) else _nest(g, x.shape) for x, g in zip(inputs, grads)]
+    return [
+        g[0] if isinstance(x, Value) else Tensor(g).reshape(*x.shape).tolist() for x, g in zip(inputs, grads)
+    ]
 
 
 def gradcheck(
@@ -146,8 +146,6 @@ def _elements(x: object, position: int | str) -> list[Value]:
     """The Values of an input (or of f's output): [x] for a Value, the elements of a Tensor."""
     if isinstance(x, Value):
         return [x]
-    from puretorch_scalar.tensor import Tensor  # here, so that Values can be checked without Tensor
-
     if isinstance(x, Tensor):
         return x.values()
     where = f"inputs[{position}]" if isinstance(position, int) else position
@@ -160,11 +158,3 @@ def _names(x: Input, i: int) -> list[str]:
         return [x.label or f"inputs[{i}]"]
     indices = itertools.product(*(range(n) for n in x.shape))  # row-major, like .values()
     return [v.label or f"inputs[{i}][{', '.join(map(str, ix))}]" for v, ix in zip(x.values(), indices)]
-
-
-def _nest(flat: list, shape: tuple[int, ...]) -> object:
-    """A flat row-major list as nested lists of `shape` (a bare element for shape ())."""
-    if not shape:
-        return flat[0]
-    step = math.prod(shape[1:])
-    return [_nest(flat[k * step : (k + 1) * step], shape[1:]) for k in range(shape[0])]

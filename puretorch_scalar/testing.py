@@ -19,7 +19,6 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 try:
     from hypothesis import strategies as st
@@ -30,9 +29,7 @@ except ImportError as error:  # hypothesis is a test-time dependency only
 
 from puretorch_scalar.engine import BINARY, UNARY, Value
 from puretorch_scalar.gradcheck import GradcheckError, gradcheck
-
-if TYPE_CHECKING:
-    from puretorch_scalar.tensor import Tensor
+from puretorch_scalar.tensor import Tensor
 
 Shape = tuple[int, ...]
 
@@ -108,8 +105,6 @@ def tensors(
 ) -> Tensor:
     """Tensors of leaf Values drawn by `floats(...)`; `shape` is a tuple, a strategy, or None
     (any of `shapes()`)."""
-    from puretorch_scalar.tensor import Tensor  # here, so that Value-only users never import it
-
     if shape is None:
         shape = shapes()
     if isinstance(shape, st.SearchStrategy):
