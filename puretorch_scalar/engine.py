@@ -20,6 +20,7 @@ import operator
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ContextDecorator
+from itertools import repeat
 from typing import Union
 
 Number = int | float
@@ -27,6 +28,7 @@ Operand = Union["Value", int, float]
 Scalar = Union[float, "Value"]  # what the derivative rules compute on: floats, or Values (create_graph)
 
 inf, nan = math.inf, math.nan
+_data_of = operator.attrgetter("data")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,8 +304,10 @@ class Value:
 
     @staticmethod
     def _nary(children: Iterable, op: str) -> Value:
-        children = tuple(_lift_or_raise(c, op) for c in children)
-        data = NARY[op][0]([c.data for c in children])
+        children = tuple(children)
+        if not all(map(isinstance, children, repeat(Value))):  # numbers become Constants
+            children = tuple(_lift_or_raise(c, op) for c in children)
+        data = NARY[op][0](list(map(_data_of, children)))
         if not children or _grad_off():
             return Value(data)
         return Value(data, "", children, op)
@@ -393,7 +397,7 @@ class Value:
             node.grad = None if node.children else _accumulated(node)
         self.grad = gradient if self.grad is None else self.grad + gradient
         with _enabled():
-            _sweep(order, True)
+            _sweep(_inner(order), True)
         for node in order:
             g = node.grad if node.grad is not None else 0.0
             node._gv = g if isinstance(g, Value) else Value(g)
@@ -477,25 +481,26 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
 _EMIT = object()
 
 
-def _sweep(order: list[Value], create_graph: bool) -> None:
-    """The chain rule from the output down: each node pushes grad · ∂node/∂child into its
-    children's `.grad`. Expects the output's grad seeded and the other non-leaves' cleared
+def _inner(order: list[Value]) -> list[Value]:
+    return [node for node in order if node.children]
+
+
+def _sweep(inner: list[Value], create_graph: bool) -> None:
+    """The chain rule from the output down: each inner node (`inner`: the non-leaves, children
+    before parents) pushes grad · ∂node/∂child into its children's `.grad`.
+    Expects the output's grad seeded and the other non-leaves' cleared
     (to 0.0; to None with `create_graph`, where the derivatives are built from the nodes
     themselves so that the gradients form a graph)."""
     if create_graph:
-        for node in reversed(order):
-            if not node.children:
-                continue
+        for node in reversed(inner):
             g = node.grad
             for child, d in zip(node.children, local_grads(node.op, node.children, node)):
                 child.grad = d * g if child.grad is None else child.grad + d * g
         return
     # The same rules on floats, unrolled by arity: this loop is where training spends its time.
     rules = _RULES
-    for node in reversed(order):
+    for node in reversed(inner):
         children = node.children
-        if not children:
-            continue
         g = node.grad
         arity, rule = rules[node.op]
         if arity == 1:
@@ -507,7 +512,7 @@ def _sweep(order: list[Value], create_graph: bool) -> None:
             a.grad += da * g
             b.grad += db * g
         else:
-            for child, d in zip(children, rule([c.data for c in children], node.data)):
+            for child, d in zip(children, rule(list(map(_data_of, children)), node.data)):
                 child.grad += d * g
 
 
@@ -529,7 +534,7 @@ def grad(outputs: Value, inputs: Sequence[Value], create_graph: bool = False) ->
             node.grad = None if create_graph else 0.0
         outputs.grad = 1.0
         with _enabled():
-            _sweep(order, create_graph)
+            _sweep(_inner(order), create_graph)
         in_graph = set(order)
         result = [x.grad if x in in_graph and x.grad is not None else 0.0 for x in inputs]
     finally:

@@ -223,6 +223,16 @@ def test_topological_order_puts_children_first_and_visits_shared_nodes_once():
         assert all(pos[ch] < pos[v] for ch in v.children)
 
 
+def test_a_node_shared_by_the_root_and_a_deeper_node_comes_before_both():
+    # e is a child of the root and of the sum: it must be processed after both (softmax's shape)
+    v = Value(0.0)
+    e = (v - 0.0).exp()
+    (e / Value.sum([e])).backward()
+    assert v.grad == 0.0
+    order = topological_order(e / Value.sum([e]))
+    assert order.index(e) < order.index(order[-1].children[1])
+
+
 def test_detach_makes_a_leaf():
     a = Value(2.0, label="a")
     b = (a * 3).detach()
