@@ -14,7 +14,8 @@ nothing to register and no `super().__init__()` to forget:
             return sum(head(h) for head in self.heads) * self.scale
 
 Its parameters are then named by their attribute paths, as in PyTorch: `hidden.weight`,
-`hidden.bias`, `heads.0.weight`, …, `scale`. Attributes are visited in the order they were set.
+`hidden.bias`, `heads.0.weight`, …. Attributes are visited in the order they were set, a
+module's own parameters (here `scale`) before those of its sub-modules, as in PyTorch.
 """
 
 from __future__ import annotations
