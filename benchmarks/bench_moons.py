@@ -1,0 +1,185 @@
+"""micrograd's demo, one training step, three ways in one run:
+
+- puretorch_scalar: `nn.MLP`, `F.hinge_loss` + 1e-4·`F.l2_penalty`, `optim.SGD`;
+- micrograd itself (pip's `micrograd`, the `bench` extra), with the step of its demo notebook;
+- plain floats: the same forward and backward written out by hand (the floor).
+
+A step is micrograd's: the MLP(2, [16, 16, 1]) on all 100 moons points, the hinge loss
+mean(relu(1 − y·s)) + 1e-4·Σp², backward, and p ← p − lr·∂L/∂p. All three start from the same
+weights and must compute the same loss (checked). Then the demo is trained end to end (100
+steps with `fit`). Run: `python benchmarks/bench_moons.py [--repeats N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import sys
+import time
+from collections.abc import Callable
+from operator import mul
+
+from puretorch_scalar import Tensor, data, fit, nn, optim
+from puretorch_scalar.demo import micrograd_mlp
+from puretorch_scalar.nn import functional as F
+from puretorch_scalar.train import evaluate
+
+try:
+    from micrograd.engine import Value as MGValue
+    from micrograd.nn import MLP as MGMLP
+except ImportError:  # the table then leaves micrograd out
+    MGMLP = None
+
+ALPHA, LR = 1e-4, 0.5  # the L2 strength of the demo; one fixed learning rate for the timed steps
+X, LABELS = data.make_moons(100, noise=0.1, seed=0)
+Y = [2 * t - 1 for t in LABELS]
+
+
+def puretorch_step(model: nn.Module) -> Callable[[], float]:
+    opt = optim.SGD(model.parameters(), lr=LR)
+
+    def step() -> float:
+        loss = F.hinge_loss(model(Tensor(X)), Y) + ALPHA * F.l2_penalty(model.parameters())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def micrograd_step(layers: list[tuple[list, list]]) -> Callable[[], float]:
+    """The step of micrograd's demo.ipynb, on a micrograd MLP holding `layers`' weights."""
+    model = MGMLP(2, [16, 16, 1])
+    for layer, (W, b) in zip(model.layers, layers):
+        for neuron, row, bias in zip(layer.neurons, W, b):
+            for w, value in zip(neuron.w, row):
+                w.data = value
+            neuron.b.data = bias
+
+    def step() -> float:
+        inputs = [list(map(MGValue, row)) for row in X]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * si).relu() for yi, si in zip(Y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = ALPHA * sum(p * p for p in model.parameters())
+        total_loss = data_loss + reg_loss
+        model.zero_grad()
+        total_loss.backward()
+        for p in model.parameters():
+            p.data -= LR * p.grad
+        return total_loss.data
+
+    return step
+
+
+def floats_step(layers: list[tuple[list, list]]) -> Callable[[], float]:
+    """The same step by hand: per sample, the forward pass keeping pre-activations, then the
+    backward pass layer by layer; then the update with the L2 gradient 2·alpha·p."""
+    Ws = [[list(row) for row in W] for W, _ in layers]
+    Bs = [list(b) for _, b in layers]
+    last = len(Ws) - 1
+
+    def step() -> float:
+        n = len(X)
+        gW = [[[0.0] * len(row) for row in W] for W in Ws]
+        gB = [[0.0] * len(b) for b in Bs]
+        data_loss = 0.0
+        for x, y in zip(X, Y):
+            acts, pres = [x], []  # each layer's input, and its output before the relu
+            for i, (W, b) in enumerate(zip(Ws, Bs)):
+                pre = [sum(map(mul, row, acts[-1])) + bias for row, bias in zip(W, b)]
+                pres.append(pre)
+                acts.append(pre if i == last else [p if p > 0 else 0.0 for p in pre])
+            margin = 1.0 - y * acts[-1][0]
+            data_loss += max(margin, 0.0) / n
+            grad = [-y / n if margin > 0 else 0.0]  # ∂loss/∂(the layer's output before relu)
+            for i in range(last, -1, -1):
+                a = acts[i]
+                for j, g in enumerate(grad):
+                    gW[i][j] = [gw + g * ak for gw, ak in zip(gW[i][j], a)]
+                    gB[i][j] += g
+                if i:
+                    back = [sum(g * row[k] for g, row in zip(grad, Ws[i])) for k in range(len(a))]
+                    grad = [g if p > 0 else 0.0 for g, p in zip(back, pres[i - 1])]
+        reg = sum(w * w for W in Ws for row in W for w in row) + sum(v * v for b in Bs for v in b)
+        for W, b, gWl, gBl in zip(Ws, Bs, gW, gB):
+            for j, row in enumerate(W):
+                W[j] = [w - LR * (g + 2 * ALPHA * w) for w, g in zip(row, gWl[j])]
+                b[j] -= LR * (gBl[j] + 2 * ALPHA * b[j])
+        return data_loss + ALPHA * reg
+
+    return step
+
+
+def best_ms(step: Callable[[], float], repeats: int) -> float:
+    """Best-of-`repeats` CPU milliseconds per step (the garbage collector on, as users run)."""
+    best = math.inf
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.process_time()
+        step()
+        best = min(best, time.process_time() - t0)
+    return best * 1e3
+
+
+def train_demo() -> tuple[float, float]:
+    """micrograd's demo end to end with `fit`: (CPU seconds, final training accuracy)."""
+    model = micrograd_mlp(seed=0)
+    t0 = time.process_time()
+    fit(
+        model,
+        nn.HingeLoss(),
+        optim.SGD(model.parameters(), lr=1.0),
+        X,
+        Y,
+        epochs=100,
+        progress=False,
+        regularizer=lambda m: ALPHA * F.l2_penalty(m.parameters()),
+        lr_schedule=lambda k: 1.0 - 0.9 * k / 100,
+    )
+    return time.process_time() - t0, evaluate(model, nn.HingeLoss(), X, Y)[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps per implementation (best counts)")
+    args = parser.parse_args()
+    sys.setrecursionlimit(20_000)  # micrograd's backward recurses once per node of the deepest path
+
+    model = micrograd_mlp(seed=0)
+    layers = [(m.weight.tolist(), m.bias.tolist()) for m in model.modules() if isinstance(m, nn.Linear)]
+    steps = [("puretorch_scalar", puretorch_step(model))]
+    if MGMLP is not None:
+        steps.append(("micrograd 0.1.0", micrograd_step(layers)))
+    steps.append(("plain floats (hand-written)", floats_step(layers)))
+
+    first = {name: step() for name, step in steps}  # the same weights: the same loss
+    for name, loss in first.items():
+        if not math.isclose(loss, first["puretorch_scalar"], rel_tol=1e-9):
+            raise AssertionError(
+                f"{name} computed loss {loss!r}, puretorch_scalar {first['puretorch_scalar']!r}"
+            )
+    times = {name: best_ms(step, args.repeats) for name, step in steps}
+
+    ours, floats = times["puretorch_scalar"], times["plain floats (hand-written)"]
+    micrograd = times.get("micrograd 0.1.0")
+    print("one step of micrograd's demo: MLP 2-16-16-1, 100 moons points, hinge + L2, SGD")
+    print(f"best of {args.repeats}, CPU time, garbage collector on\n")
+    print("| implementation | ms / step | time relative to puretorch_scalar |")
+    print("| --- | ---: | ---: |")
+    for name, ms in times.items():
+        print(f"| {name} | {ms:.1f} | {ms / ours:.2f}× |")
+    print()
+    if micrograd is not None:
+        print(f"vs micrograd: {micrograd / ours:.1f}× faster (target ≥ 30×)")
+    print(f"vs hand-written floats: {ours / floats:.2f}× the time (target ≤ 4×)")
+
+    seconds, accuracy = train_demo()
+    print(f"\nmicrograd's demo end to end (100 steps, lr 1.0 → 0.1, `fit`): {seconds:.1f} s CPU,")
+    print(f"training accuracy {accuracy:.0%}")
+
+
+if __name__ == "__main__":
+    main()
