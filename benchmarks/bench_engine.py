@@ -83,7 +83,7 @@ def deepest(value_cls: type, limit: int) -> str:
             break
         ok = 2 * steps
         steps *= 10
-    return f"{ok:,}" + (" (RecursionError beyond)" if 2 * steps <= limit else "+")
+    return f"{ok:,} (RecursionError at {2 * steps:,})" if 2 * steps <= limit else f"{ok:,}+"
 
 
 def main() -> None:
