@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from puretorch_scalar.engine import no_grad
 from puretorch_scalar.nn.module import Module
 from puretorch_scalar.tensor import Tensor
-from puretorch_scalar.train import History, predict
+from puretorch_scalar.train import History, evaluating, predict
 
 __all__ = ["plot_history", "plot_decision_boundary"]
 
@@ -67,10 +66,8 @@ def plot_decision_boundary(
         [lo + (hi - lo) * i / (resolution - 1) for i in range(resolution)] for lo, hi in zip(lows, highs)
     )
     grid = [[u, v] for v in ys for u in xs]  # row-major: one row of the picture per y
-    was_training = model.training
-    with no_grad():
-        outputs = model.eval()(Tensor(grid))
-    model.train(was_training)
+    with evaluating(model):
+        outputs = model(Tensor(grid))
     predicted = predict(outputs, set(classes))
     if predicted is None:
         raise ValueError(f"plot_decision_boundary needs class labels, got the values {classes[:5]}")

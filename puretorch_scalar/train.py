@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numbers
 import random
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -30,7 +31,7 @@ from puretorch_scalar.nn.module import Module
 from puretorch_scalar.optim import Optimizer
 from puretorch_scalar.tensor import Tensor
 
-__all__ = ["fit", "evaluate", "accuracy", "predict"]
+__all__ = ["fit", "evaluate", "evaluating", "accuracy", "predict"]
 
 History = dict[str, list]
 
@@ -60,16 +61,23 @@ def accuracy(outputs: Tensor, labels: Sequence, classes: Collection | None = Non
     return sum(p == t for p, t in zip(predicted, labels)) / len(labels)
 
 
-def evaluate(model: Module, loss_fn: Callable, X: Any, y: Any) -> tuple[float, float | None]:
-    """(loss, accuracy) of `model` on (X, y) in evaluation mode, building no graph."""
+@contextmanager
+def evaluating(model: Module) -> Iterator[Module]:
+    """Inside: `model` in evaluation mode and no graph built; after: its previous mode back."""
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            outputs = model(_as_tensor(X))
-            return loss_fn(outputs, y).item(), accuracy(outputs, y)
+            yield model
     finally:
         model.train(was_training)
+
+
+def evaluate(model: Module, loss_fn: Callable, X: Any, y: Any) -> tuple[float, float | None]:
+    """(loss, accuracy) of `model` on (X, y) in evaluation mode, building no graph."""
+    with evaluating(model):
+        outputs = model(_as_tensor(X))
+        return loss_fn(outputs, y).item(), accuracy(outputs, y)
 
 
 def fit(
@@ -100,6 +108,10 @@ def fit(
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive int or None (the whole set), got {batch_size!r}")
     X, y = _as_list(X), _as_list(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")

@@ -218,6 +218,23 @@ def test_fit_rejects_bad_arguments(X, y, epochs, message):
         fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), X, y, epochs=epochs)
 
 
+@pytest.mark.parametrize("batch_size", [0, -2, 2.5, True])
+def test_fit_rejects_bad_batch_sizes_before_training(batch_size):
+    model = nn.Linear(1, 1)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=f"batch_size must be a positive int or None .*got {batch_size!r}"):
+        fit(
+            model,
+            nn.MSELoss(),
+            optim.SGD(model.parameters(), lr=0.1),
+            [[1.0]],
+            [1.0],
+            1,
+            batch_size=batch_size,
+        )
+    assert model.state_dict() == before
+
+
 # -- accuracy rules -------------------------------------------------------------------------------
 
 

@@ -107,9 +107,8 @@ def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Te
     if logits.ndim not in (1, 2):
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {logits.shape}")
     n_classes = logits.shape[-1]
-    n = logits.size // n_classes if n_classes else 0
+    labels = _int_labels(labels, logits.size // n_classes if n_classes else 0, n_classes, "cross_entropy")
     log_probs = logits.log_softmax(axis=-1).values()  # (N·C,) row-major
-    labels = _int_labels(labels, n, n_classes, "cross_entropy")
     terms = [-log_probs[i * n_classes + label] for i, label in enumerate(labels)]
     return _reduce(terms, logits.shape[:-1], reduction)
 
