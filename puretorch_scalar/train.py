@@ -147,7 +147,10 @@ def fit(
             counted += len(yb)
             step += 1
             bar.update()
-            bar.set_postfix(loss=f"{loss_sum / counted:.4f}", refresh=False)
+            shown = {"loss": f"{loss_sum / counted:.4f}"}
+            if correct is not None:
+                shown["accuracy"] = f"{correct / counted:.1%}"
+            bar.set_postfix(shown, refresh=False)
         history["loss"].append(loss_sum / counted)
         history["accuracy"].append(None if correct is None else correct / counted)
         if val_data is not None:

@@ -40,15 +40,12 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any):
         source = data if isinstance(data, Tensor) else Tensor(data)
+        # Not Tensor.__init__, which would make plain Value leaves: the same flat list and shape.
         self._values = [ParameterValue(v.data) for v in source.values()]
         self._shape = source.shape
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-def _shape_str(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 class Module:
@@ -157,8 +154,8 @@ class Module:
         for name, p in own.items():
             if incoming[name].shape != p.shape:
                 raise ValueError(
-                    f"load_state_dict: {name!r} has shape {_shape_str(incoming[name].shape)} in the "
-                    f"state dict but {_shape_str(p.shape)} in the model"
+                    f"load_state_dict: {name!r} has shape {incoming[name].shape} in the state dict "
+                    f"but {p.shape} in the model"
                 )
         for name, p in own.items():
             for v, new in zip(p.values(), incoming[name].values()):
