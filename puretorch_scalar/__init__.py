@@ -6,5 +6,17 @@ from puretorch_scalar.engine import Value, grad, is_grad_enabled, no_grad
 from puretorch_scalar.tensor import Tensor
 from puretorch_scalar.train import fit
 
-__all__ = ["Tensor", "fit", "nn", "optim", "data", "Value", "grad", "hessian", "hvp", "is_grad_enabled", "no_grad"]
+__all__ = [
+    "Tensor",
+    "fit",
+    "nn",
+    "optim",
+    "data",
+    "Value",
+    "grad",
+    "hessian",
+    "hvp",
+    "is_grad_enabled",
+    "no_grad",
+]
 __version__ = "0.1.0"
