@@ -5,6 +5,7 @@ from puretorch_scalar.nn import functional, init
 from puretorch_scalar.nn.layers import MLP, Linear, ReLU, Sequential, Sigmoid, Tanh
 from puretorch_scalar.nn.loss import BCELoss, CrossEntropyLoss, HingeLoss, MSELoss
 from puretorch_scalar.nn.module import Module, Parameter
+from puretorch_scalar.nn.transformer import CausalSelfAttention, Embedding, RMSNorm
 
 __all__ = [
     "functional",
@@ -17,6 +18,9 @@ __all__ = [
     "Sigmoid",
     "Sequential",
     "MLP",
+    "Embedding",
+    "RMSNorm",
+    "CausalSelfAttention",
     "MSELoss",
     "BCELoss",
     "CrossEntropyLoss",
