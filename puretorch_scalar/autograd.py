@@ -33,7 +33,7 @@ def _gradient_graph(f: Callable[..., Value], xs: list[Value]) -> tuple[Value, li
 
 
 def hessian(f: Callable[..., Value], inputs: Sequence[Number | Value]) -> list[list[float]]:
-    """The matrix of second derivatives H[i][j] = ∂²f/∂xᵢ∂xⱼ of a scalar function `f(*xs)` at
+    """The matrix of second derivatives `H[i][j] = ∂²f/∂xᵢ∂xⱼ` of a scalar function `f(*xs)` at
     `inputs` (numbers, or Values whose data is used). One extra backward per row."""
     xs = _leaves(inputs)
     _, g = _gradient_graph(f, xs)
