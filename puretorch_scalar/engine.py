@@ -303,7 +303,7 @@ class Value:
         children = tuple(children)
         if not all(map(isinstance, children, repeat(Value))):  # numbers become Constants
             children = tuple(_lift_or_raise(c, op) for c in children)
-        data = NARY[op][0](list(map(_data_of, children)))
+        data = NARY[op][0]([*map(_data_of, children)])
         if not children or _grad_off():
             return Value(data)
         return Value(data, "", children, op)
@@ -332,10 +332,10 @@ class Value:
     @staticmethod
     def dot(xs: Sequence[Operand], ys: Sequence[Operand]) -> Value:
         """One node Σ xi·yi whose children are x1…xn, y1…yn (Values or numbers)."""
-        xs, ys = list(xs), list(ys)
-        if len(xs) != len(ys):
-            raise ValueError(f"dot: lengths differ: {len(xs)} and {len(ys)}")
-        return Value._nary(xs + ys, "dot")
+        children = (*xs, *ys)
+        if len(children) != 2 * len(xs):
+            raise ValueError(f"dot: lengths differ: {len(xs)} and {len(children) - len(xs)}")
+        return Value._nary(children, "dot")
 
     # -- plain-number views --------------------------------------------------------------------
 
