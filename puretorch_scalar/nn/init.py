@@ -1,9 +1,10 @@
 """Re-initialise parameters in place, as `torch.nn.init` does (the trailing _ means in place).
+For example micrograd's initialisation, weights uniform in [−1, 1] and biases 0:
 
-for layer in model.modules():
-    if isinstance(layer, nn.Linear):
-        nn.init.uniform_(layer.weight, -1.0, 1.0)    # micrograd's initialisation
-        nn.init.zeros_(layer.bias)
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.uniform_(layer.weight, -1.0, 1.0)
+            nn.init.zeros_(layer.bias)
 """
 
 from __future__ import annotations
