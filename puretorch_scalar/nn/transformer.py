@@ -97,7 +97,9 @@ class CausalSelfAttention(Module):
         out_t      = Σ_s weights_ts · v_s
 
     The heads' outputs are put side by side again and mixed by the output map `proj`. In the
-    graph, each score and each entry of out is one `dot` node."""
+    graph each score and each entry of out is one `dot` node, and the scores of the future are
+    computed like the others and then masked: wasted work, but far less than the Python
+    overhead of a separate, shorter softmax per position."""
 
     def __init__(self, n_embd: int, n_head: int):
         _check_size("CausalSelfAttention", "n_embd", n_embd)
@@ -113,16 +115,16 @@ class CausalSelfAttention(Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 2 or x.shape[1] != self.n_embd:
             raise ValueError(f"CausalSelfAttention: input must have shape (T, {self.n_embd}), got {x.shape}")
-        T, d = x.shape[0], self.n_embd // self.n_head
+        T, H, d = x.shape[0], self.n_head, self.n_embd // self.n_head
         q = self.query(x) * (1 / math.sqrt(d))  # (T, C), scaled once here rather than every score
         k, v = self.key(x), self.value(x)  # (T, C) each
+        q, k, v = (m.reshape(T, H, d).transpose(1, 0, 2) for m in (q, k, v))  # (H, T, d): split heads
         mask = causal_mask(T)  # (T, T)
         heads = []
-        for h in range(self.n_head):
-            cols = slice(h * d, (h + 1) * d)
-            scores = q[:, cols] @ k[:, cols].T + mask  # (T, T): row t holds q_t · k_s / √d, −∞ for s > t
+        for qh, kh, vh in zip(q, k, v):  # one head at a time: (T, d) each
+            scores = qh @ kh.T + mask  # (T, T): q_t · k_s / √d, or −∞ for s > t
             weights = scores.softmax(axis=-1)  # (T, T): each row sums to 1 over s ≤ t
-            heads.append(weights @ v[:, cols])  # (T, d)
+            heads.append(weights @ vh)  # (T, d)
         y = Tensor(heads).transpose(1, 0, 2).reshape(T, self.n_embd)  # (H, T, d) -> (T, H, d) -> (T, C)
         return self.proj(y)  # (T, C)
 
