@@ -50,8 +50,8 @@ docs: $(READY)
 bench: $(READY)
 	$(BIN)/python benchmarks/run_all.py
 
-mutation: $(READY)
-	$(BIN)/mutmut run; $(BIN)/mutmut results
+mutation: $(READY)  ## mutation testing of the engine and Tensor (slow; settings in setup.cfg [mutmut])
+	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
 
 clean:
 	rm -rf $(VENV) site $(OUT) .pytest_cache .hypothesis mutants
