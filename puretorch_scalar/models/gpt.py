@@ -9,7 +9,7 @@ embeddings, 4 heads, a context of 16 tokens, parameter-free RMSNorm, a ReLU MLP,
     x = x + mlp(norm(x))                         (T, C)  then each position thinks on its own
     logits = lm_head(x)                          (T, V)  scores for the token that comes next
 
-    loss = cross_entropy(logits[:-1], tokens[1:])       each position predicts its successor
+    loss = cross_entropy(GPT(tokens[:-1]), tokens[1:])  each position predicts the token after it
 
 `train` runs microgpt's schedule (one document per step, Adam, linearly decaying learning rate)
 and `sample` draws new documents from a trained model.
