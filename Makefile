@@ -34,7 +34,7 @@ unit: $(READY) graphviz browser
 	$(BIN)/pytest
 
 notebooks: $(READY) graphviz
-	DIGITS_EPOCHS=1 $(BIN)/pytest --nbmake notebooks -p no:randomly  # 06: one epoch on CI; committed outputs are a full run
+	PTS_DIGITS_EPOCHS=1 $(BIN)/pytest --nbmake notebooks -p no:randomly  # 06: one epoch on CI; committed outputs are a full run
 
 docs-build: $(READY)
 	$(BIN)/mkdocs build --strict --site-dir site
