@@ -34,7 +34,7 @@ unit: $(READY) graphviz browser
 	$(BIN)/pytest
 
 notebooks: $(READY) graphviz
-	PTS_DIGITS_EPOCHS=1 $(BIN)/pytest --nbmake notebooks -p no:randomly  # 06: one epoch on CI; committed outputs are a full run
+	PTS_DIGITS_EPOCHS=1 PTS_GPT_STEPS=20 $(BIN)/pytest --nbmake notebooks -p no:randomly  # short runs of 06 and 08 (the committed outputs are full runs)
 
 docs-build: $(READY)
 	$(BIN)/mkdocs build --strict --site-dir site
