@@ -6,14 +6,23 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
+DEMO   := $(VENV)/.ready-demo
 OUT    ?= out
 
 .PHONY: demo test lint unit notebooks notebooks-run docs docs-build bench mutation graphviz browser clean
 
-$(READY): setup.cfg pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,notebooks,docs,bench]'
+
+# The demo needs only the package and matplotlib, so a newcomer sees a picture within minutes;
+# everything else (tests, notebooks, docs, benchmarks) comes with the first `make test`.
+$(DEMO): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+$(READY): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo,test,notebooks,docs,bench]'
 	touch $@
 
 # System packages: installed only where missing, and only where apt-get can run as root.
@@ -23,7 +32,7 @@ graphviz:
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || ./.ci/apt-install chromium chromium-driver
 
-demo: $(READY) graphviz
+demo: $(DEMO) graphviz
 	$(BIN)/python -m puretorch_scalar.demo --out $(OUT)
 
 lint: $(READY)
