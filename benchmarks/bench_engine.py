@@ -107,13 +107,14 @@ def main() -> None:
         mg_b = bytes_per_node(MGValue, args.steps)
         sys.setrecursionlimit(1_000)  # Python's default, for the depth column
         rows.append(("micrograd 0.1.0", mg_t, mg_b, deepest(MGValue, 2_000_000)))
-    rows.append(("plain floats (hand-written)", flt_t, float("nan"), "n/a"))
+    rows.append(("plain floats (hand-written)", flt_t, None, "n/a"))
 
     print(f"chain y = y*w + b, {args.steps:,} steps = {2 * args.steps:,} nodes; best of 7, CPU time\n")
     print("| engine | build+backward µs/node | bytes/node | deepest graph (nodes) |")
     print("| --- | ---: | ---: | ---: |")
     for name, t, b, depth in rows:
-        print(f"| {name} | {t:.3f} | {b:.0f} | {depth} |")
+        size = "—" if b is None else f"{b:.0f}"
+        print(f"| {name} | {t:.3f} | {size} | {depth} |")
     if MGValue is not None:
         print(f"\nspeed-up vs micrograd: {mg_t / ours_t:.1f}×; memory: {mg_b / ours_b:.1f}× smaller;")
     print(f"cost vs hand-written floats: {ours_t / flt_t:.1f}×")
