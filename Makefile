@@ -9,7 +9,7 @@ READY  := $(VENV)/.ready
 DEMO   := $(VENV)/.ready-demo
 OUT    ?= out
 
-.PHONY: demo test lint unit notebooks notebooks-run docs docs-build bench mutation graphviz browser clean
+.PHONY: demo test lint unit notebooks notebooks-run docs docs-build oracle bench mutation graphviz browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ notebooks-run: $(READY) graphviz  ## re-execute the notebooks in place, keeping 
 
 docs: $(READY)
 	$(BIN)/mkdocs serve
+
+oracle: $(READY)  ## PyTorch (CPU) as an optional test oracle: a large download unless a local wheel exists
+	$(BIN)/python -m pip install --quiet torch==2.13.0
 
 bench: $(READY)
 	$(BIN)/python benchmarks/run_all.py
