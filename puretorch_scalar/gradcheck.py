@@ -45,23 +45,15 @@ class GradcheckError(RuntimeError):
 
     def __init__(self, mismatches: list[Mismatch], total: int, eps: float, atol: float, rtol: float):
         self.mismatches = mismatches
-        width = max(len("input"), *(len(m.input) for m in mismatches))
-        row = "{:<{w}}  {:>12}  {:>12}  {:>10}  {:>10}".format
-        header = row("input", "analytic", "numeric", "abs err", "rel err", w=width)
-        rows = [
-            row(
-                m.input,
-                f"{m.analytic:.6g}",
-                f"{m.numeric:.6g}",
-                f"{m.abs_error:.3g}",
-                f"{m.rel_error:.3g}",
-                w=width,
-            )
+        cells = [("input", "analytic", "numeric", "abs err", "rel err")] + [
+            (m.input, f"{m.analytic:.6g}", f"{m.numeric:.6g}", f"{m.abs_error:.3g}", f"{m.rel_error:.3g}")
             for m in mismatches
         ]
+        width = max(len(row[0]) for row in cells)
+        table = [f"{a:<{width}}  {b:>12}  {c:>12}  {d:>10}  {e:>10}" for a, b, c, d, e in cells]
         super().__init__(
             f"gradcheck: {len(mismatches)} of {total} gradients differ from central differences "
-            f"(eps={eps:g}, atol={atol:g}, rtol={rtol:g})\n" + "\n".join([header, *rows])
+            f"(eps={eps:g}, atol={atol:g}, rtol={rtol:g})\n" + "\n".join(table)
         )
 
 
