@@ -25,7 +25,9 @@ from puretorch_scalar.testing import (
 
 def drawn(strategy, condition):
     """An example of `strategy` that meets `condition`; fails if none turns up (no shrinking)."""
-    return find(strategy, condition, settings=settings(phases=[Phase.generate], database=None))
+    return find(
+        strategy, condition, settings=settings(max_examples=2000, phases=[Phase.generate], database=None)
+    )
 
 
 @st.composite
