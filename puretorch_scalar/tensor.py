@@ -227,7 +227,7 @@ def _parse(data: object) -> tuple[list[Value], Shape]:
             if not isinstance(x, (list, tuple)):
                 raise ValueError(
                     f"Tensor: ragged nested sequence at depth {len(shape)}: "
-                    f"a {type(x).__name__} next to sequences of length {n}"
+                    f"an element of type {type(x).__name__} next to sequences of length {n}"
                 )
             if len(x) != n:
                 raise ValueError(

@@ -334,7 +334,7 @@ def test_sequential_applies_in_order_and_indexes():
 
 
 def test_sequential_rejects_non_modules():
-    with pytest.raises(TypeError, match="argument 1 is a function, not a Module"):
+    with pytest.raises(TypeError, match="argument 1 has type function, not a Module"):
         nn.Sequential(nn.ReLU(), lambda x: x)
 
 

@@ -85,7 +85,7 @@ class Sequential(Module):
     def __init__(self, *modules: Module):
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
-                raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+                raise TypeError(f"Sequential: argument {i} has type {type(m).__name__}, not a Module")
         self.layers = list(modules)
 
     def named_children(self) -> Any:
