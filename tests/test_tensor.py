@@ -413,9 +413,15 @@ def index_keys(draw, shape):
     """numpy index keys for `shape`: ints, slices, lists of ints (paired up), `...` and None."""
     key, lists = [], st.integers(0, 3)
     list_length = draw(lists)
-    axes = list(enumerate(shape[: draw(st.integers(0, len(shape)))]))
-    ellipsis_at = draw(st.integers(0, len(axes))) if draw(st.booleans()) else None
-    for position, (_, n) in enumerate(axes):
+    keyed = draw(st.integers(0, len(shape)))  # how many axes get a key
+    ellipsis_at = draw(st.integers(0, keyed)) if draw(st.booleans()) else None
+    # keys after a `...` apply to the last axes
+    sizes = (
+        shape[:keyed]
+        if ellipsis_at is None
+        else shape[:ellipsis_at] + shape[len(shape) - keyed + ellipsis_at :]
+    )
+    for position, n in enumerate(sizes):
         if position == ellipsis_at:
             key.append(Ellipsis)
         kind = draw(st.sampled_from(["int", "slice", "list", "none"]))
@@ -429,6 +435,8 @@ def index_keys(draw, shape):
         else:
             bounds = st.integers(-n - 1, n + 1)
             key.append(slice(draw(bounds), draw(bounds), draw(st.sampled_from([None, 1, 2, -1]))))
+    if ellipsis_at == len(sizes):
+        key.append(Ellipsis)
     return tuple(key)
 
 
