@@ -430,12 +430,12 @@ class Tensor:
                 f"matmul: the batch axes of {self._shape} and {other._shape} cannot be broadcast together"
             ) from None
         xs, ys = _broadcast(a, batch + (m, k)), _broadcast(b, batch + (k, n))
-        dot, out = Value.dot, []
+        nary, out = Value._nary, []  # Value.dot minus its lifting of numbers: operands are Values
         for s in range(math.prod(batch)):  # one matrix product per batch entry
             x, y = xs[s * m * k : (s + 1) * m * k], ys[s * k * n : (s + 1) * k * n]
             rows = [x[i * k : (i + 1) * k] for i in range(m)]
             cols = [y[j::n] for j in range(n)]
-            out += [dot(row, col) for row in rows for col in cols]
+            out += [nary((*row, *col), "dot") for row in rows for col in cols]
         return Tensor._make(out, batch + (m,) * (self.ndim > 1) + (n,) * (other.ndim > 1))
 
     # -- reductions ----------------------------------------------------------------------------

@@ -50,7 +50,8 @@ class Linear(Module):
             one = Constant(1.0)
             rows = [[*row, one] for row in rows]  # (batch, in + 1)
             weights = [[*w, b] for w, b in zip(weights, self.bias.values())]  # (out, in + 1)
-        out = [Value.dot(row, w) for row in rows for w in weights]  # (batch, out), one node each
+        # (batch, out): one dot node each, over operands that are Values by construction
+        out = [Value._nary((*row, *w), "dot") for row in rows for w in weights]
         return Tensor._make(out, (*x.shape[:-1], self.out_features))
 
     def extra_repr(self) -> str:
