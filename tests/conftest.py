@@ -7,27 +7,11 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "ci",
-    max_examples=60,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-# `make mutation`: fewer examples, the same ones for every mutant
-settings.register_profile(
-    "mutation",
-    max_examples=20,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}  # timing is not behaviour
+fixed = {**common, "derandomize": True, "database": None}  # the same examples on every run
+
+settings.register_profile("default", max_examples=60, **common)
+settings.register_profile("thorough", max_examples=500, **common)
+settings.register_profile("ci", max_examples=60, **fixed)
+settings.register_profile("mutation", max_examples=20, **fixed)  # `make mutation`: the same for every mutant
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
