@@ -22,7 +22,7 @@ import math
 import numbers
 import operator
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Union
 
 from puretorch_scalar.engine import Constant, Value
@@ -296,6 +296,21 @@ class Tensor:
         t = object.__new__(Tensor)
         t._values, t._shape = values, shape
         return t
+
+    @staticmethod
+    def from_values(values: Iterable[Value], shape: Sequence[int]) -> Tensor:
+        """A Tensor over existing Values, laid out row-major as `shape`: the Values themselves, not
+        copies, so the tensor is part of their graph (how layers assemble their outputs)."""
+        values = list(values)
+        shape = _shape_arg((tuple(shape),), "from_values")
+        for v in values:
+            if not isinstance(v, Value):
+                raise TypeError(f"from_values: entries must be Values, not {type(v).__name__}: {v!r}")
+        if math.prod(shape) != len(values):
+            raise ValueError(
+                f"from_values: {len(values)} values do not fill shape {shape} ({math.prod(shape)} elements)"
+            )
+        return Tensor._make(values, shape)
 
     # -- factories -----------------------------------------------------------------------------
 
