@@ -1,8 +1,9 @@
 """puretorch_scalar: a scalar-level autograd engine in pure Python, for learning how autograd works."""
 
-from puretorch_scalar import data, nn, optim
+from puretorch_scalar import data, nn, ops, optim
 from puretorch_scalar.autograd import hessian, hvp
 from puretorch_scalar.engine import Value, grad, is_grad_enabled, no_grad
+from puretorch_scalar.ops import define_op, undefine_op
 from puretorch_scalar.tensor import Tensor
 from puretorch_scalar.train import fit
 
@@ -12,6 +13,9 @@ __all__ = [
     "nn",
     "optim",
     "data",
+    "ops",
+    "define_op",
+    "undefine_op",
     "Value",
     "grad",
     "hessian",

@@ -25,7 +25,8 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Union
 
-from puretorch_scalar.engine import Constant, Value
+from puretorch_scalar import ops
+from puretorch_scalar.engine import Constant, Value, topological_order
 
 Shape = tuple[int, ...]
 Axis = int | Sequence[int] | None
@@ -143,6 +144,10 @@ def _index_offsets(key: tuple, shape: Shape) -> tuple[list[list[int]], Shape]:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if not any(k is Ellipsis for k in key):
         key = (*key, Ellipsis)  # the axes not named are taken whole
+    # numpy judges whether the ints and lists are adjacent on the key as written: a `...` between
+    # them separates them even where it stands for no axes at all
+    written = [j for j, k in enumerate(key) if not (k is None or k is Ellipsis or isinstance(k, slice))]
+    adjacent = not written or written == list(range(written[0], written[-1] + 1))
     rest = [slice(None)] * (len(shape) - named)
     key = [k2 for k in key for k2 in (rest if k is Ellipsis else [k])]
     strides = _strides(shape)
@@ -170,7 +175,6 @@ def _index_offsets(key: tuple, shape: Shape) -> tuple[list[list[int]], Shape]:
         length = lengths.pop() if lengths else 1
         lanes = [parts[j][1] for j in picked]
         together = [sum(o[i] if len(o) > 1 else o[0] for o in lanes) for i in range(length)]
-        adjacent = picked == list(range(picked[0], picked[-1] + 1))
         where = sum(kind == "axis" for kind, _ in parts[: picked[0]]) if adjacent else 0
         parts = [p for j, p in enumerate(parts) if j not in picked]
         parts.insert(where, ("axis", together))
@@ -248,31 +252,6 @@ def _operand(x: object) -> Tensor | None:
     if isinstance(x, numbers.Real):
         return Tensor._make([Constant(x)], ())
     return None
-
-
-def _operators(op: Callable[[Value, Value], Value], symbol: str) -> tuple[Callable, Callable]:
-    """Tensor's `self op other` and reflected `other op self`, elementwise with broadcasting."""
-
-    def forward(self: Tensor, other: Operand) -> Tensor:
-        return self._elementwise(other, op)
-
-    def reflected(self: Tensor, other: Operand) -> Tensor:
-        return self._elementwise(other, op, reflected=True)
-
-    forward.__doc__ = f"Elementwise self {symbol} other, broadcast as numpy does."
-    reflected.__doc__ = f"Elementwise other {symbol} self, broadcast as numpy does."
-    return forward, reflected
-
-
-def _function(f: Callable[[Value], Value]) -> Callable[[Tensor], Tensor]:
-    """The Tensor method that applies the Value method `f` to every element."""
-
-    def method(self: Tensor) -> Tensor:
-        return Tensor._make([f(v) for v in self._values], self._shape)
-
-    method.__name__ = method.__qualname__ = f.__name__
-    method.__doc__ = f"Elementwise {f.__name__}: one node per element."
-    return method
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,22 +382,8 @@ class Tensor:
         shape = a._shape if a._shape == b._shape else broadcast_shapes(a._shape, b._shape)
         return Tensor._make([op(x, y) for x, y in zip(_broadcast(a, shape), _broadcast(b, shape))], shape)
 
-    __add__, __radd__ = _operators(Value.__add__, "+")
-    __sub__, __rsub__ = _operators(Value.__sub__, "-")
-    __mul__, __rmul__ = _operators(Value.__mul__, "*")
-    __truediv__, __rtruediv__ = _operators(Value.__truediv__, "/")
-    __pow__, __rpow__ = _operators(Value.__pow__, "**")
-
-    # -- elementwise functions: one unary node per element -------------------------------------
-
-    __neg__ = _function(Value.__neg__)
-    exp = _function(Value.exp)
-    log = _function(Value.log)
-    tanh = _function(Value.tanh)
-    relu = _function(Value.relu)
-    sigmoid = _function(Value.sigmoid)
-    sqrt = _function(Value.sqrt)
-    abs = __abs__ = _function(Value.abs)
+    # The operators (+ - * / **, unary −, abs) and elementwise functions (.exp(), .tanh(), …)
+    # are made from the op registry: see install_methods below the class.
 
     # -- matrix product ------------------------------------------------------------------------
 
@@ -445,12 +410,12 @@ class Tensor:
                 f"matmul: the batch axes of {self._shape} and {other._shape} cannot be broadcast together"
             ) from None
         xs, ys = _broadcast(a, batch + (m, k)), _broadcast(b, batch + (k, n))
-        nary, out = Value._nary, []  # Value.dot minus its lifting of numbers: operands are Values
+        dot, out = Value.dot, []
         for s in range(math.prod(batch)):  # one matrix product per batch entry
             x, y = xs[s * m * k : (s + 1) * m * k], ys[s * k * n : (s + 1) * k * n]
             rows = [x[i * k : (i + 1) * k] for i in range(m)]
             cols = [y[j::n] for j in range(n)]
-            out += [nary((*row, *col), "dot") for row in rows for col in cols]
+            out += [dot(row, col) for row in rows for col in cols]
         return Tensor._make(out, batch + (m,) * (self.ndim > 1) + (n,) * (other.ndim > 1))
 
     # -- reductions ----------------------------------------------------------------------------
@@ -611,7 +576,9 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Set `.grad = 0.0` on every node of the graph below the elements (walked once)."""
-        Value(0.0, "", tuple(self._values), "sum").zero_grad()
+        for node in topological_order(*self._values):
+            node.grad = 0.0
+            node._gv = None
 
     def detach(self) -> Tensor:
         """New leaves with the same data: the result is cut from the graph."""
@@ -641,3 +608,62 @@ def _format(nested: Nested, ndim: int, width: int, edge: int | None, indent: int
         items = [_format(x, ndim - 1, width, edge, indent + 1) for x in nested]
     separator = ", " if ndim == 1 else "," + "\n" * (ndim - 1) + " " * (indent + 1)
     return "[" + separator.join(items) + "]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise methods: one per op of the registry, applying the Value method to every element.
+
+
+def _unary_method(value_method: Callable[[Value], Value], name: str) -> Callable[[Tensor], Tensor]:
+    def method(self: Tensor) -> Tensor:
+        return Tensor._make([value_method(v) for v in self._values], self._shape)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Elementwise {name}: one node per element."
+    return method
+
+
+def _binary_method(value_method: Callable, name: str, reflected: bool) -> Callable[[Tensor, Operand], Tensor]:
+    def method(self: Tensor, other: Operand) -> Tensor:
+        return self._elementwise(other, value_method, reflected)
+
+    method.__name__ = method.__qualname__ = name
+    operands = "other, self" if reflected else "self, other"
+    method.__doc__ = f"Elementwise {value_method.__name__}({operands}), broadcast as numpy does."
+    return method
+
+
+def install_methods(record: ops.Op) -> None:
+    """Give Tensor the op's elementwise methods (after Value has them: they call Value's)."""
+    if not record.arity:
+        return  # the n-ary sum and dot: Tensor has sum() as a reduction, and matmul
+    value_method = getattr(Value, record.methods[0])
+    for reflected, name in enumerate(record.methods):
+        if record.arity == 1:
+            setattr(Tensor, name, _unary_method(value_method, name))
+        else:
+            setattr(Tensor, name, _binary_method(value_method, name, bool(reflected)))
+
+
+def remove_methods(record: ops.Op) -> None:
+    for name in record.methods if record.arity else ():
+        delattr(Tensor, name)
+
+
+def apply_elementwise(record: ops.Op, operands: Sequence[object]) -> Tensor:
+    """An elementwise op applied to Tensors, Values or numbers: `pts.ops.exp(t)`."""
+    if not record.arity:
+        raise TypeError(f"{record.name}: takes Values, not Tensors (for a Tensor, use its methods)")
+    tensors = [_operand(x) for x in operands]
+    for x, t in zip(operands, tensors):
+        if t is None:
+            kind = type(x).__name__
+            raise TypeError(f"{record.name}: operands must be Tensors, Values or numbers, not {kind}")
+    value_method = getattr(Value, record.methods[0])
+    if record.arity == 1:
+        return _unary_method(value_method, record.name)(tensors[0])
+    return tensors[0]._elementwise(tensors[1], value_method)
+
+
+for _record in ops.records():
+    install_methods(_record)

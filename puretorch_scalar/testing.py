@@ -16,7 +16,6 @@ poles you name, so that central differences are a fair reference.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +26,8 @@ except ImportError as error:  # hypothesis is a test-time dependency only
         "puretorch_scalar.testing needs hypothesis; install it with: pip install puretorch_scalar[test]"
     ) from error
 
-from puretorch_scalar.engine import BINARY, UNARY, Value
+from puretorch_scalar import ops as registry
+from puretorch_scalar.engine import Value
 from puretorch_scalar.gradcheck import GradcheckError, gradcheck
 from puretorch_scalar.tensor import Tensor
 
@@ -131,28 +131,20 @@ def assert_grads_close(
 # ---------------------------------------------------------------------------------------------
 # Random expressions: DAGs over the engine's ops, with reuse.
 
-# How to apply each op to Values; the ones with more than two operands draw how many.
-_APPLY: dict[str, Callable[..., Value]] = {
-    "neg": operator.neg, "exp": Value.exp, "log": Value.log, "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid, "relu": Value.relu, "abs": Value.abs, "sqrt": Value.sqrt,
-    "sin": Value.sin, "cos": Value.cos,
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow,
-    "sum": lambda *xs: Value.sum(xs),
-    "dot": lambda *xs: Value.dot(xs[: len(xs) // 2], xs[len(xs) // 2 :]),
-}  # fmt: skip
+# Every op of the registry can be drawn (user-defined ones too); the n-ary ones draw how many
+# operands they get: `sum` 2 to 4, `dot` 1 to 3 pairs.
 _NARY_ARITY = {"sum": st.integers(2, 4), "dot": st.integers(1, 3).map(lambda pairs: 2 * pairs)}
-OPS: tuple[str, ...] = tuple(_APPLY)
+
+
+def _apply(op: str, operands: list[Value]) -> Value:
+    return registry.function(op)(*operands)  # for dot: the operands are x1…xn, y1…yn
 
 
 def _well_inside_domain(op: str, args: list[float], margin: float) -> bool:
-    """Whether op's operands are `margin` away from its domain's edge, its kinks and its poles."""
-    if op in ("log", "sqrt", "**"):  # a positive base: a ** b is real and smooth in both
-        return args[0] >= margin
-    if op in ("relu", "abs"):
-        return abs(args[0]) >= margin
-    if op == "/":
-        return abs(args[1]) >= margin
-    return True
+    """Whether op's operands are `margin` away from its domain's edge, its kinks and its poles
+    (as its record's `edge_distance` measures them)."""
+    distance = registry.get(op).edge_distance
+    return distance is None or distance(*args) >= margin
 
 
 @dataclass(frozen=True)
@@ -168,7 +160,7 @@ class Expression:
     def __call__(self, *xs: Value) -> Value:
         nodes = list(xs)
         for op, args in self.steps:
-            nodes.append(_APPLY[op](*(nodes[i] for i in args)))
+            nodes.append(_apply(op, [nodes[i] for i in args]))
         return nodes[-1]
 
     def leaves(self) -> list[Value]:
@@ -188,6 +180,8 @@ def _formula(op: str, a: list[str]) -> str:
         return f"-{a[0]}"
     if len(a) == 1:
         return f"{a[0]}.{op}()"
+    if op.isidentifier() and len(a) == 2:  # a binary op of define_op's
+        return f"{a[0]}.{op}({a[1]})"
     if op == "sum":
         return f"Value.sum([{', '.join(a)}])"
     if op == "dot":
@@ -197,7 +191,7 @@ def _formula(op: str, a: list[str]) -> str:
 
 
 def expressions(
-    ops: Sequence[str] = OPS,
+    ops: Sequence[str] | None = None,
     max_inputs: int = 3,
     max_steps: int = 8,
     min_value: float = -3.0,
@@ -205,7 +199,8 @@ def expressions(
     margin: float = 0.1,
     bound: float = 100.0,
 ) -> st.SearchStrategy[Expression]:
-    """Random DAGs with reuse over `ops` (names as in `OPS`: "exp", "+", "sum", "dot", …), at a
+    """Random DAGs with reuse over `ops` (names in the op registry: "exp", "+", "sum", "dot", …;
+    None for every op registered, user-defined ones included), at a
     point of 1…`max_inputs` inputs drawn from [min_value, max_value].
 
     Each step takes the latest node and, for ops of two or more operands, any earlier nodes
@@ -213,9 +208,11 @@ def expressions(
     step is kept only if, at the drawn inputs, its operands are `margin` inside the op's domain
     (log, sqrt and the base of ** positive; relu and abs away from 0; no division near 0) and
     its result is at most `bound` in size, so that central differences are a fair reference."""
-    unknown = sorted(set(ops) - set(OPS))
+    known = registry.names()
+    ops = known if ops is None else list(ops)
+    unknown = sorted(set(ops) - set(known))
     if unknown:
-        raise ValueError(f"expressions: unknown ops {unknown}; known: {list(OPS)}")
+        raise ValueError(f"expressions: unknown ops {unknown}; known: {known}")
     point = st.lists(floats(min_value, max_value), min_size=1, max_size=max_inputs).map(tuple)
     return _expressions(point, tuple(ops), max_steps, margin, bound)
 
@@ -229,12 +226,12 @@ def _expressions(
     steps = []
     for _ in range(draw(st.integers(1, max_steps))):
         op = draw(st.sampled_from(ops))
-        arity = 1 if op in UNARY else 2 if op in BINARY else draw(_NARY_ARITY[op])
+        arity = registry.get(op).arity or draw(_NARY_ARITY[op])
         others = draw(st.lists(st.integers(0, len(nodes) - 1), min_size=arity - 1, max_size=arity - 1))
         args = tuple(draw(st.permutations([len(nodes) - 1, *others])))
         if not _well_inside_domain(op, [nodes[i].data for i in args], margin):
             continue
-        out = _APPLY[op](*(nodes[i] for i in args))
+        out = _apply(op, [nodes[i] for i in args])
         if abs(out.data) <= bound:  # also False for inf and NaN
             nodes.append(out)
             steps.append((op, args))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from puretorch_scalar import Tensor, Value, no_grad
+from puretorch_scalar import Tensor, Value, no_grad, ops
 from puretorch_scalar.engine import Constant, topological_order
 from puretorch_scalar.tensor import AxisError
 from puretorch_scalar.testing import assert_grads_close, broadcastable_shapes, shapes, tensors
@@ -188,7 +188,14 @@ UNARY = {
     "sqrt": (np.sqrt, "positive"),
     "abs": (np.abs, "kink"),
     "neg": (np.negative, None),
+    "sin": (np.sin, None),
+    "cos": (np.cos, None),
 }
+
+
+def test_every_elementwise_op_of_the_registry_is_checked_against_numpy():
+    builtin_unary = {r.name for r in ops.records() if r.arity == 1 and r.name in ops._BUILTIN}
+    assert set(UNARY) == builtin_unary
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -450,6 +457,43 @@ def test_indexing_against_numpy(data):
     else:
         close(out, expected)
     assert_grads_close(lambda y: y[key] * 3, [t])
+
+
+_ = slice(None)  # `:` in the keys below
+
+
+@pytest.mark.parametrize(
+    "shape, key, expected",  # the expected shapes are numpy's (checked with numpy 2.4)
+    [
+        # lists (and the ints with them) separated by a slice, None or `...` go first, even where
+        # the `...` stands for no axes at all
+        ((2, 3, 4), (_, [0], ..., 0), (1, 2)),
+        ((2, 3, 4), (_, 0, ..., [0, 1, 2]), (3, 2)),
+        ((2, 3, 4), (_, [0, 1, 2], ..., [1, 3, 0]), (3, 2)),
+        ((2, 3, 4), (_, range(3), ..., -1), (3, 2)),
+        ((2, 3, 4, 5), (_, [1, 0, 2], ..., 0, _), (3, 2, 5)),
+        ((2, 3, 4, 5), (_, range(3), ..., [1, 0, 2]), (3, 2, 4)),
+        ((2, 3, 4, 5), (_, 0, _, [1, 2, 3]), (3, 2, 4)),
+        ((2, 3, 4, 5), (_, [0], None, 0), (1, 2, 1, 5)),
+        # adjacent ones stay where the first of them is
+        ((2, 3, 4), (_, [0, 1, 2], 0), (2, 3)),
+        ((2, 3, 4), (_, [0, 1, 2], 0, ...), (2, 3)),
+        ((2, 3, 4), (..., [0, 1, 2], 0), (2, 3)),
+        ((2, 3, 4, 5), (_, [1, 0, 2], 0, ..., _), (2, 3, 5)),
+        ((2, 3, 4, 5), (None, _, [0, 1, 2], 0), (1, 2, 3, 5)),
+    ],
+)
+def test_separated_index_lists_go_first(shape, key, expected):
+    t = Tensor(np.arange(math.prod(shape), dtype=float).reshape(shape))
+    assert t[key].shape == expected == np.shape(array(t)[key])
+    close(t[key], array(t)[key])
+    assert_grads_close(lambda y: y[key] * 3, [t])
+
+
+def test_separated_index_lists_values():
+    t = Tensor([[[100 * i + 10 * j + k for k in range(4)] for j in range(3)] for i in range(2)])
+    assert t[:, [0, 2], ..., 1].tolist() == [[1, 101], [21, 121]]  # the list's axis first
+    assert t[:, [0, 2], 1].tolist() == [[1, 21], [101, 121]]  # adjacent: in its place
 
 
 def test_index_results_are_the_same_values():

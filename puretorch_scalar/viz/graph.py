@@ -34,6 +34,7 @@ from typing import Any
 
 import graphviz
 
+from puretorch_scalar import ops
 from puretorch_scalar.engine import Constant, ParameterValue, Value, topological_order
 
 KIND_COLOURS = {
@@ -49,8 +50,6 @@ LINE, FAINT = "#495057", "#868e96"
 FONT = "Helvetica"
 GRAD_CELL_WIDTH = 84  # points: room for "grad -0.7071", so most gradients never widen a node
 
-# Operator symbols as a reader writes them; other ops (tanh, exp, ...) are drawn by name.
-OP_SYMBOLS = {"+": "+", "-": "−", "*": "×", "/": "÷", "**": "^", "neg": "−x", "sum": "Σ", "dot": "dot"}
 OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#f1f3f5", "color": FAINT}
 OP_STYLE |= {"fontsize": "10", "width": "0", "height": "0", "margin": "0.05,0.02"}
 FAN_IN_SHOWN = 6  # when summarising, inputs followed per node at first (then 12, 24, … while room is left)
@@ -88,6 +87,12 @@ class Graph(graphviz.Digraph):
     def pipe(self, *args: Any, **kwargs: Any) -> Any:
         with _dot_required():
             return super().pipe(*args, **kwargs)
+
+
+def op_symbol(op: str) -> str:
+    """How an op node is labelled: the symbol in the op registry (`×` for "*", `Σ` for "sum"); a
+    node made by an op removed since (`undefine_op`) shows the op's name."""
+    return ops.get(op).symbol if op in ops.names() else op
 
 
 def output_values(root: object, caller: str = "draw_graph") -> list[Value]:
@@ -169,7 +174,7 @@ class Scene:
             raise ValueError(f"max_nodes must be a positive int or None, not {max_nodes!r}")
         outputs = output_values(root)
         # one engine walk over all outputs: from a scratch node that joins them (dropped again)
-        everything = topological_order(Value(0.0, "", tuple(outputs), "sum"))[:-1]
+        everything = topological_order(*outputs)
         nodes = everything
         if max_nodes is not None and len(everything) > max_nodes:
             kept = _nearest(outputs, max_nodes)
@@ -208,7 +213,7 @@ class Scene:
         """The op oval of `v`, its edges, and a dashed "… more inputs" box for inputs not drawn."""
         red = {"color": HIGHLIGHT_LINE, "penwidth": "2"} if hot else {}
         op_id = vid + "_op"
-        g.node(op_id, escape(OP_SYMBOLS.get(v.op, v.op)), **(OP_STYLE | red))
+        g.node(op_id, escape(op_symbol(v.op)), **(OP_STYLE | red))
         g.edge(op_id, vid, **red)
         missing = 0
         for child in v.children:

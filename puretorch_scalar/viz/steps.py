@@ -31,29 +31,10 @@ from pathlib import Path
 from string import Template
 from uuid import uuid4
 
+from puretorch_scalar import ops
 from puretorch_scalar.engine import Constant, Value, local_grads
-from puretorch_scalar.viz.graph import OP_SYMBOLS, Graph, Scene, fmt, output_values
+from puretorch_scalar.viz.graph import Graph, Scene, fmt, op_symbol, output_values
 
-# The local derivatives, as a caption states them (the engine's table computes them).
-LOCAL_RULES = {
-    "+": "∂(a+b)/∂a = ∂(a+b)/∂b = 1",
-    "-": "∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1",
-    "*": "∂(a·b)/∂a = b, ∂(a·b)/∂b = a",
-    "/": "∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²",
-    "**": "∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a",
-    "neg": "∂(−x)/∂x = −1",
-    "exp": "∂eˣ/∂x = eˣ",
-    "log": "∂ln x/∂x = 1/x",
-    "tanh": "∂tanh x/∂x = 1 − tanh²x",
-    "sigmoid": "∂σ(x)/∂x = σ(x)·(1 − σ(x))",
-    "relu": "∂relu(x)/∂x = 1 if x > 0 else 0",
-    "abs": "∂|x|/∂x = sign(x)",
-    "sqrt": "∂√x/∂x = 1/(2√x)",
-    "sin": "∂sin x/∂x = cos x",
-    "cos": "∂cos x/∂x = −sin x",
-    "sum": "∂(x₁+…+xₙ)/∂xᵢ = 1",
-    "dot": "∂(Σ xᵢyᵢ)/∂xᵢ = yᵢ, ∂(Σ xᵢyᵢ)/∂yᵢ = xᵢ",
-}
 LINES_PER_STEP = 6  # chain-rule lines a caption lists before "… and 58 more"
 
 PLAYER = Template(files(__package__).joinpath("player.html").read_text(encoding="utf-8"))
@@ -194,7 +175,7 @@ def backward_steps(
         if not shown:
             skipped += 1
             continue
-        op, rule = OP_SYMBOLS.get(node.op, node.op), LOCAL_RULES[node.op]
+        op, rule = op_symbol(node.op), ops.get(node.op).caption
         header = [f"(after {skipped} steps through nodes not drawn)"] if skipped else []
         header.append(f"Step {k} of {len(order)}: back through the {op} that made {_name(node)}   ({rule})")
         caption = "\n".join([*header, *_chain_rule_lines(lines)])
