@@ -21,23 +21,13 @@ None, so every parameter takes part in every step; this matches PyTorch with
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 
+from puretorch_scalar.checks import real
 from puretorch_scalar.engine import Value
 from puretorch_scalar.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
-
-
-def _check(name: str, value: object, below: float = math.inf) -> float:
-    """A hyper-parameter: a real number in [0, below)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, not {type(value).__name__}: {value!r}")
-    if not 0 <= value < below:  # also rejects NaN
-        interval = "in [0, 1)" if below == 1 else ">= 0"
-        raise ValueError(f"invalid {name}: {value} (must be {interval})")
-    return float(value)
 
 
 def _flatten(params: Iterable[Tensor | Value]) -> list[Value]:
@@ -75,8 +65,9 @@ class Optimizer:
     _hyper: tuple[str, ...] = ("lr", "weight_decay")  # shown by repr
 
     def __init__(self, params: Iterable[Tensor | Value], lr: float, weight_decay: float) -> None:
-        self.lr = _check("lr", lr)
-        self.weight_decay = _check("weight_decay", weight_decay)
+        where = type(self).__name__
+        self.lr = real(lr, "lr", where, low=0)
+        self.weight_decay = real(weight_decay, "weight_decay", where, low=0)
         self.params = _flatten(params)
 
     def zero_grad(self) -> None:
@@ -117,7 +108,7 @@ class SGD(Optimizer):
         self, params: Iterable[Tensor | Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
     ) -> None:
         super().__init__(params, lr, weight_decay)
-        self.momentum = _check("momentum", momentum)
+        self.momentum = real(momentum, "momentum", "SGD", low=0)
         self.buffers = [0.0] * len(self.params)
 
     def step(self) -> None:
@@ -161,9 +152,12 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params, lr, weight_decay)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), not {betas!r}")
-        self.betas = (_check("betas[0]", betas[0], below=1), _check("betas[1]", betas[1], below=1))
-        self.eps = _check("eps", eps)
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (
+            real(betas[0], "betas[0]", "Adam", 0, 1, include_high=False),
+            real(betas[1], "betas[1]", "Adam", 0, 1, include_high=False),
+        )
+        self.eps = real(eps, "eps", "Adam", low=0)
         self.t = 0  # steps taken: every parameter is updated at every step, so one count serves all
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)

@@ -17,6 +17,8 @@ How accuracy is counted, from the labels' values (`predict`):
 
 from __future__ import annotations
 
+import itertools
+import math
 import numbers
 import random
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -25,6 +27,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from puretorch_scalar.checks import non_negative_int, positive_int
 from puretorch_scalar.data import batches
 from puretorch_scalar.engine import Value, no_grad
 from puretorch_scalar.nn.module import Module
@@ -106,59 +109,101 @@ def fit(
     batches, measured on each batch just before its update), plus "val_loss" and
     "val_accuracy" (measured at the end of each epoch) when `val_data=(X_val, y_val)` is given.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive int or None (the whole set), got {batch_size!r}")
-    X, y = _as_list(X), _as_list(y)
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-    if not X:
-        raise ValueError("fit: the training set is empty")
+    epochs = non_negative_int(epochs, "epochs", "fit")
+    if batch_size is not None:
+        batch_size = positive_int(batch_size, "batch_size", "fit")
+    X, y = _training_set(X, y)
     batch_size = len(X) if batch_size is None else batch_size
-    classes = _classes(y)
-    rng = random.Random(seed)
-    history: History = {"loss": [], "accuracy": []}
-    if val_data is not None:
-        history.update(val_loss=[], val_accuracy=[])
+    classes, rng = _classes(y), random.Random(seed)
+    history = _empty_history(validating=val_data is not None)
+    bar = tqdm(total=epochs * math.ceil(len(X) / batch_size), disable=not progress, unit="step")
+    steps = itertools.count()
 
     model.train()
-    steps_per_epoch = -(-len(X) // batch_size)
-    bar = tqdm(total=epochs * steps_per_epoch, disable=not progress, unit="step")
-    step = 0
     for epoch in range(epochs):
         bar.set_description(f"epoch {epoch + 1}/{epochs}")
-        loss_sum, correct, counted = 0.0, 0.0, 0
+        means = _EpochMeans(classes)
         for Xb, yb in batches(X, y, batch_size, seed=rng.randrange(2**32)):
-            if lr_schedule is not None:
-                optimizer.lr = lr_schedule(step)
+            _schedule(optimizer, lr_schedule, next(steps))
+            optimizer.zero_grad()
             outputs = model(Tensor(Xb))
             loss = loss_fn(outputs, yb)
-            objective = loss + regularizer(model) if regularizer is not None else loss
-            optimizer.zero_grad()
+            objective = loss if regularizer is None else loss + regularizer(model)  # only loss is recorded
             objective.backward()
             optimizer.step()
-
-            loss_sum += loss.item() * len(yb)
-            batch_accuracy = accuracy(outputs, yb, classes)
-            correct = None if batch_accuracy is None else correct + batch_accuracy * len(yb)
-            counted += len(yb)
-            step += 1
+            means.add(loss, outputs, yb)
             bar.update()
-            shown = {"loss": f"{loss_sum / counted:.4f}"}
-            if correct is not None:
-                shown["accuracy"] = f"{correct / counted:.1%}"
-            bar.set_postfix(shown, refresh=False)
-        history["loss"].append(loss_sum / counted)
-        history["accuracy"].append(None if correct is None else correct / counted)
-        if val_data is not None:
-            val_loss, val_accuracy = evaluate(model, loss_fn, *val_data)
-            history["val_loss"].append(val_loss)
-            history["val_accuracy"].append(val_accuracy)
+            bar.set_postfix(means.shown(), refresh=False)
+        validation = None if val_data is None else evaluate(model, loss_fn, *val_data)
+        _record(history, means, validation)
     bar.close()
     return history
+
+
+# -- fit's bookkeeping ---------------------------------------------------------------------------
+
+
+def _training_set(X: Any, y: Any) -> tuple[list, list]:
+    """X and y as lists of one non-zero length."""
+    X, y = _as_list(X), _as_list(y)
+    if len(X) != len(y):
+        raise ValueError(f"fit: X has {len(X)} samples but y has {len(y)}")
+    if not X:
+        raise ValueError("fit: the training set is empty")
+    return X, y
+
+
+def _empty_history(validating: bool) -> History:
+    """The history before the first epoch: an empty list per quantity recorded."""
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy") if validating else ("loss", "accuracy")
+    return {key: [] for key in keys}
+
+
+def _schedule(optimizer: Optimizer, lr_schedule: Callable[[int], float] | None, step: int) -> None:
+    """Set the learning rate of `step` from the schedule, if there is one."""
+    if lr_schedule is not None:
+        optimizer.lr = lr_schedule(step)
+
+
+class _EpochMeans:
+    """The loss and accuracy over an epoch's batches so far, each batch weighted by its size."""
+
+    def __init__(self, classes: Collection | None) -> None:
+        self.classes = classes
+        self.samples = 0
+        self.loss_sum = 0.0
+        self.correct: float | None = 0.0  # None: the labels are not classes (regression)
+
+    def add(self, loss: Tensor, outputs: Tensor, labels: list) -> None:
+        n = len(labels)
+        self.samples += n
+        self.loss_sum += loss.item() * n
+        batch_accuracy = accuracy(outputs, labels, self.classes)
+        self.correct = None if batch_accuracy is None else self.correct + batch_accuracy * n
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum / self.samples
+
+    @property
+    def accuracy(self) -> float | None:
+        return None if self.correct is None else self.correct / self.samples
+
+    def shown(self) -> dict[str, str]:
+        """What the progress bar shows after the epoch's name."""
+        shown = {"loss": f"{self.loss:.4f}"}
+        if self.accuracy is not None:
+            shown["accuracy"] = f"{self.accuracy:.1%}"
+        return shown
+
+
+def _record(history: History, means: _EpochMeans, validation: tuple[float, float | None] | None) -> None:
+    """Append one epoch: its training means and, when validating, the (loss, accuracy) measured."""
+    history["loss"].append(means.loss)
+    history["accuracy"].append(means.accuracy)
+    if validation is not None:
+        history["val_loss"].append(validation[0])
+        history["val_accuracy"].append(validation[1])
 
 
 def _as_list(data: Any) -> list:

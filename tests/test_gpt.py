@@ -124,7 +124,7 @@ def test_rmsnorm_output_does_not_depend_on_the_scale_of_its_input(c):
 def test_rmsnorm_errors():
     with pytest.raises(ValueError, match=r"shape \(2, 3\) does not end in normalized_shape=4"):
         nn.RMSNorm(4)(Tensor.zeros(2, 3))
-    with pytest.raises(ValueError, match="eps must be a number >= 0"):
+    with pytest.raises(ValueError, match="RMSNorm: eps must be a real number >= 0, got -1.0"):
         nn.RMSNorm(4, eps=-1.0)
 
 
@@ -297,7 +297,7 @@ def test_generate_stops_at_the_stop_token_or_the_length_limit():
     assert 4 not in tokens[1:-1]
     long = model.generate([0], 10, temperature=2.0, rng=random.Random(1))  # no stop: context slides
     assert len(long) == 11
-    with pytest.raises(ValueError, match="temperature must be a positive number, got 0"):
+    with pytest.raises(ValueError, match="temperature must be a real number > 0, got 0"):
         model.generate([4], 1, temperature=0)
 
 

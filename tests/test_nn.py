@@ -347,7 +347,9 @@ def test_micrograd_mlp_shape_has_337_parameters():
 
 def test_mlp_activation_choice_and_errors():
     assert isinstance(nn.MLP(2, [3, 1], activation="tanh")[1], nn.Tanh)
-    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+    with pytest.raises(
+        ValueError, match=r"MLP: activation must be one of \('relu', 'tanh', 'sigmoid'\), got 'gelu'"
+    ):
         nn.MLP(2, [3, 1], activation="gelu")
     with pytest.raises(ValueError, match="at least one layer"):
         nn.MLP(2, [])

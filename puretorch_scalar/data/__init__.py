@@ -23,6 +23,8 @@ import random
 from collections.abc import Iterator, Sequence
 from importlib import resources
 
+from puretorch_scalar.checks import boolean, positive_int, real
+
 __all__ = [
     "make_moons",
     "make_circles",
@@ -35,35 +37,6 @@ __all__ = [
 ]
 
 Points = list[list[float]]  # (n, 2) for the toy sets, (n, 64) for digits
-
-
-# ---------------------------------------------------------------------------------------------
-# Argument checks shared by every function below.
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}: {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_nonnegative(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, not {type(value).__name__}: {value!r}")
-    if not 0 <= value < math.inf:  # also rejects NaN
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
-
-
-def _check_pair(X: Sequence, y: Sequence) -> int:
-    for name, seq in (("X", X), ("y", y)):
-        if not (hasattr(seq, "__len__") and hasattr(seq, "__getitem__")):
-            raise TypeError(f"{name} must be a sequence (list, tuple, Tensor, …), not {type(seq).__name__}")
-    if len(X) != len(y):
-        raise ValueError(f"X and y have different lengths: {len(X)} samples and {len(y)} labels")
-    return len(X)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,8 +69,8 @@ def make_moons(n_samples: int = 100, noise: float = 0.1, seed: int | None = None
     Label 1: the lower arc (1 − cos t, 1 − sin t − 0.5), the other ⌈n/2⌉ points.
     `noise` is the standard deviation of Gaussian noise added to each coordinate.
     """
-    n_samples = _check_int("n_samples", n_samples, 1)
-    noise = _check_nonnegative("noise", noise)
+    n_samples = positive_int(n_samples, "n_samples", "make_moons")
+    noise = real(noise, "noise", "make_moons", low=0)
     n_upper = n_samples // 2
     upper = [(math.cos(t), math.sin(t)) for t in _linspace(0.0, math.pi, n_upper)]
     lower = [(1 - math.cos(t), 0.5 - math.sin(t)) for t in _linspace(0.0, math.pi, n_samples - n_upper)]
@@ -114,11 +87,9 @@ def make_circles(
     Label 0: ⌊n/2⌋ points evenly spaced on the unit circle. Label 1: the other ⌈n/2⌉ on the circle
     of radius `factor` (0 ≤ factor < 1). `noise`: std of Gaussian noise added to each coordinate.
     """
-    n_samples = _check_int("n_samples", n_samples, 1)
-    noise = _check_nonnegative("noise", noise)
-    factor = _check_nonnegative("factor", factor)
-    if factor >= 1:
-        raise ValueError(f"factor (inner radius / outer radius) must be < 1, got {factor}")
+    n_samples = positive_int(n_samples, "n_samples", "make_circles")
+    noise = real(noise, "noise", "make_circles", low=0)
+    factor = real(factor, "factor", "make_circles", 0, 1, include_high=False)
     n_outer = n_samples // 2
     points, labels = [], []
     for label, (radius, n) in enumerate(((1.0, n_outer), (factor, n_samples - n_outer))):
@@ -140,9 +111,9 @@ def make_spiral(
     (r cos θ, r sin θ). So here `noise` is the std of the angle, in radians: it blurs the arms
     along their circles, and the centre, where all arms meet, stays the hard part.
     """
-    n_samples = _check_int("n_samples", n_samples, 1)
-    n_classes = _check_int("n_classes", n_classes, 1)
-    noise = _check_nonnegative("noise", noise)
+    n_samples = positive_int(n_samples, "n_samples", "make_spiral")
+    n_classes = positive_int(n_classes, "n_classes", "make_spiral")
+    noise = real(noise, "noise", "make_spiral", low=0)
     rng = random.Random(seed)
     points, labels = [], []
     for k in range(n_classes):
@@ -160,8 +131,8 @@ def make_xor(n_samples: int = 100, noise: float = 0.2, seed: int | None = None) 
     The classic problem no single neuron can solve. The corners take turns, so each gets n/4
     points (±1). `noise`: std of Gaussian noise added to each coordinate around its corner.
     """
-    n_samples = _check_int("n_samples", n_samples, 1)
-    noise = _check_nonnegative("noise", noise)
+    n_samples = positive_int(n_samples, "n_samples", "make_xor")
+    noise = real(noise, "noise", "make_xor", low=0)
     corners = [(-1.0, -1.0), (1.0, 1.0), (-1.0, 1.0), (1.0, -1.0)]  # labels 0, 0, 1, 1
     points = [corners[i % 4] for i in range(n_samples)]
     labels = [int(x != y) for x, y in points]
@@ -182,8 +153,7 @@ def load_digits(scale: bool = False) -> tuple[Points, list[int]]:
     best. Read from `digits.csv.gz` in this package (UCI optical digits, the copy scikit-learn
     ships; source and licence in README.md beside it): no network, no scikit-learn needed.
     """
-    if not isinstance(scale, bool):
-        raise TypeError(f"scale must be True or False, not {type(scale).__name__}: {scale!r}")
+    boolean(scale, "scale", "load_digits")
     with resources.files(__name__).joinpath("digits.csv.gz").open("rb") as raw, gzip.open(raw, "rt") as f:
         rows = [line.split(",") for line in f]  # 64 pixels, then the label
     divisor = 16.0 if scale else 1.0
@@ -207,6 +177,17 @@ def load_names() -> list[str]:
 # Splitting and batching: index shuffles, so X and y may be lists, tuples or Tensors.
 
 
+def _check_pair(X: Sequence, y: Sequence, where: str) -> int:
+    """The number of samples, after checking that X and y are sequences of one length."""
+    for name, seq in (("X", X), ("y", y)):
+        if not (hasattr(seq, "__len__") and hasattr(seq, "__getitem__")):
+            kind = type(seq).__name__
+            raise TypeError(f"{where}: {name} must be a sequence (list, tuple, Tensor, …), got {kind}")
+    if len(X) != len(y):
+        raise ValueError(f"{where}: X and y have different lengths: {len(X)} samples and {len(y)} labels")
+    return len(X)
+
+
 def train_test_split(
     X: Sequence, y: Sequence, test_size: float | int = 0.2, seed: int | None = None
 ) -> tuple[list, list, list, list]:
@@ -215,18 +196,17 @@ def train_test_split(
     `test_size`: a fraction in (0, 1), of which the test set gets ⌈test_size · n⌉ samples, or an
     int count. Both parts must end up non-empty.
     """
-    n = _check_pair(X, y)
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise TypeError(f"test_size must be a fraction or an int count, not {type(test_size).__name__}")
-    if isinstance(test_size, numbers.Integral):
+    n = _check_pair(X, y, "train_test_split")
+    if isinstance(test_size, numbers.Integral) and not isinstance(test_size, bool):
         n_test = int(test_size)
-    elif 0 < test_size < 1:
-        n_test = math.ceil(test_size * n)
     else:
-        raise ValueError(f"test_size as a fraction must be in (0, 1), got {test_size}")
+        fraction = real(
+            test_size, "test_size", "train_test_split", 0, 1, include_low=False, include_high=False
+        )
+        n_test = math.ceil(fraction * n)
     if not 0 < n_test < n:
         raise ValueError(
-            f"test_size={test_size} puts {n_test} of {n} samples in the test set; "
+            f"train_test_split: test_size={test_size} puts {n_test} of {n} samples in the test set; "
             "both the train and the test set must be non-empty"
         )
     order = list(range(n))
@@ -244,8 +224,8 @@ def batches(
     `shuffle=True` draws a new order from `random.Random(seed)`; `shuffle=False` keeps X's order.
     Arguments are checked here, at the call, not at the first `next()`.
     """
-    n = _check_pair(X, y)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    n = _check_pair(X, y, "batches")
+    batch_size = positive_int(batch_size, "batch_size", "batches")
     order = list(range(n))
     if shuffle:
         random.Random(seed).shuffle(order)

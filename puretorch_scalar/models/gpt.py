@@ -17,7 +17,6 @@ and `sample` draws new documents from a trained model.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from puretorch_scalar import optim
+from puretorch_scalar.checks import positive_int, real
 from puretorch_scalar.engine import no_grad
 from puretorch_scalar.models.tokenizer import CharTokenizer
 from puretorch_scalar.nn import functional as F
@@ -109,8 +109,7 @@ class GPT(Module):
         context; stops early after `stop_token`. Lower temperatures sharpen the distribution
         (more typical, less varied output). `rng` (default: Python's global `random`) makes it
         reproducible: `rng=random.Random(0)`."""
-        if not (temperature > 0 and math.isfinite(temperature)):
-            raise ValueError(f"generate: temperature must be a positive number, got {temperature!r}")
+        temperature = real(temperature, "temperature", "GPT.generate", low=0, include_low=False)
         rng = rng or random
         tokens = list(tokens)
         choices = range(self.config.vocab_size)
@@ -137,8 +136,7 @@ def train(
     """microgpt's training schedule: step i trains on the one document docs[i mod len(docs)]
     (token ids, e.g. `tokenizer.encode(name)`), with Adam whose learning rate decays linearly
     from `lr` to 0. Returns the loss of every step."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"train: steps must be a positive int, got {steps!r}")
+    steps = positive_int(steps, "steps", "train")
     if not docs:
         raise ValueError("train: docs is empty; give it token lists such as tokenizer.encode(name)")
     opt = optim.Adam(model.parameters(), lr=lr, betas=betas)

@@ -16,6 +16,7 @@ import numbers
 from collections.abc import Iterable
 from typing import Any, Literal
 
+from puretorch_scalar.checks import one_of
 from puretorch_scalar.engine import Constant, Value
 from puretorch_scalar.tensor import Tensor
 
@@ -25,18 +26,12 @@ Reduction = Literal["mean", "sum", "none"]
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_reduction(reduction: object) -> str:
-    """`reduction` itself if it is "mean", "sum" or "none"; else ValueError."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    return reduction
-
-
-def _reduce(terms: list[Value], shape: tuple[int, ...], reduction: str) -> Tensor:
+def _reduce(terms: Tensor, reduction: str) -> Tensor:
+    """The terms themselves ("none"), or their mean or sum as a 0-d Tensor."""
     if reduction == "none":
-        return Tensor._make(terms, shape)
-    total = Value.sum(terms)
-    return Tensor._make([total / len(terms) if reduction == "mean" else total], ())
+        return terms
+    total = Value.sum(terms.values())
+    return Tensor(total / terms.size if reduction == "mean" else total)
 
 
 def _paired(pred: Any, target: Any, name: str) -> tuple[Tensor, list[float]]:
@@ -53,10 +48,10 @@ def _paired(pred: Any, target: Any, name: str) -> tuple[Tensor, list[float]]:
 
 def mse_loss(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     """Squared error per element, (pred − target)²."""
-    reduction = check_reduction(reduction)
+    one_of(reduction, REDUCTIONS, "reduction", "mse_loss")
     pred, targets = _paired(pred, target, "mse_loss")
     diffs = [p - t for p, t in zip(pred.values(), targets)]
-    return _reduce([d * d for d in diffs], pred.shape, reduction)
+    return _reduce(Tensor.from_values([d * d for d in diffs], pred.shape), reduction)
 
 
 _LOG_FLOOR = -100.0  # PyTorch's clamp: log(0) counts as −100, so a saturated sigmoid is finite
@@ -70,7 +65,7 @@ def _clamped_log(p: Value) -> Value:
 def binary_cross_entropy(probs: Any, targets: Any, reduction: Reduction = "mean") -> Tensor:
     """−[t·log p + (1 − t)·log(1 − p)] per element, for probabilities p in [0, 1] (a sigmoid's
     output) and targets t in [0, 1]. Each log is clamped at −100, as in PyTorch."""
-    reduction = check_reduction(reduction)
+    one_of(reduction, REDUCTIONS, "reduction", "binary_cross_entropy")
     probs, ts = _paired(probs, targets, "binary_cross_entropy")
     terms = []
     for i, (p, t) in enumerate(zip(probs.values(), ts)):
@@ -79,7 +74,7 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: Reduction = "mean"
         if not 0 <= t <= 1:
             raise ValueError(f"binary_cross_entropy: target {t!r} at position {i} is not in [0, 1]")
         terms.append(Value.dot([_clamped_log(p), _clamped_log(1 - p)], [-t, t - 1]))
-    return _reduce(terms, probs.shape, reduction)
+    return _reduce(Tensor.from_values(terms, probs.shape), reduction)
 
 
 def _int_labels(labels: Any, n: int, n_classes: int, name: str) -> list[int]:
@@ -102,21 +97,22 @@ def _int_labels(labels: Any, n: int, n_classes: int, name: str) -> list[int]:
 def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Tensor:
     """−log softmax(logits)[label] per sample: logits (N, C) with N class indices, or logits (C,)
     with one. Computed through `log_softmax`, which never takes the log of an underflowed 0."""
-    reduction = check_reduction(reduction)
+    one_of(reduction, REDUCTIONS, "reduction", "cross_entropy")
     logits = logits if isinstance(logits, Tensor) else Tensor(logits)
     if logits.ndim not in (1, 2):
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {logits.shape}")
     n_classes = logits.shape[-1]
-    labels = _int_labels(labels, logits.size // n_classes if n_classes else 0, n_classes, "cross_entropy")
-    log_probs = logits.log_softmax(axis=-1).values()  # (N·C,) row-major
-    terms = [-log_probs[i * n_classes + label] for i, label in enumerate(labels)]
-    return _reduce(terms, logits.shape[:-1], reduction)
+    n = logits.shape[0] if logits.ndim == 2 else 1
+    labels = _int_labels(labels, n, n_classes, "cross_entropy")
+    logp = logits.log_softmax(axis=-1).reshape(n, n_classes)  # (N, C); one sample is N = 1
+    terms = -logp[range(n), labels]  # (N,): each row's log-probability of its label, negated
+    return _reduce(terms.reshape(logits.shape[:-1]), reduction)
 
 
 def hinge_loss(scores: Any, labels: Any, reduction: Reduction = "mean") -> Tensor:
     """max(0, 1 − y·s) per sample (the SVM loss of micrograd's demo): scores s of shape (N,) or
     (N, 1), labels y of ±1. A sample costs nothing once it is on the right side by a margin of 1."""
-    reduction = check_reduction(reduction)
+    one_of(reduction, REDUCTIONS, "reduction", "hinge_loss")
     scores, ys = _paired(scores, labels, "hinge_loss")
     for i, y in enumerate(ys):
         if y not in (1.0, -1.0):
@@ -125,11 +121,11 @@ def hinge_loss(scores: Any, labels: Any, reduction: Reduction = "mean") -> Tenso
                 "(for 0/1 labels use [2 * t - 1 for t in labels])"
             )
     terms = [(1.0 - s * y).relu() for s, y in zip(scores.values(), ys)]
-    return _reduce(terms, scores.shape, reduction)
+    return _reduce(Tensor.from_values(terms, scores.shape), reduction)
 
 
 def l2_penalty(parameters: Iterable[Tensor | Value]) -> Tensor:
     """Σ p² over every element of every parameter, as one `dot` node: add `alpha * l2_penalty(
     model.parameters())` to a loss for L2 regularisation (its gradient is 2·alpha·p)."""
     elements = [v for p in parameters for v in (p.values() if isinstance(p, Tensor) else [p])]
-    return Tensor._make([Value.dot(elements, elements)], ())
+    return Tensor(Value.dot(elements, elements))

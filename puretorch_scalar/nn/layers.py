@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from puretorch_scalar.checks import one_of, positive_int
 from puretorch_scalar.engine import Constant, Value
 from puretorch_scalar.nn.module import Module, Parameter
 from puretorch_scalar.tensor import Tensor
@@ -24,13 +25,11 @@ class Linear(Module):
     width: this is what makes training at the scalar level fast enough to be useful."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
-        for name, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"Linear: {name} must be a positive int, got {n!r}")
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
         bound = 1 / math.sqrt(in_features)  # drawn from Python's `random`: random.seed(0) repeats a model
-        self.weight = Parameter(Tensor.uniform(out_features, in_features, low=-bound, high=bound))
-        self.bias = Parameter(Tensor.uniform(out_features, low=-bound, high=bound)) if bias else None
+        self.weight = Parameter(Tensor.uniform(self.out_features, self.in_features, low=-bound, high=bound))
+        self.bias = Parameter(Tensor.uniform(self.out_features, low=-bound, high=bound)) if bias else None
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -43,20 +42,22 @@ class Linear(Module):
                 f"Linear: input has {x.shape[-1]} features (shape {x.shape}) but the layer expects "
                 f"in_features={self.in_features}"
             )
-        n_in, xs, ws = self.in_features, x.values(), self.weight.values()
-        rows = [xs[i : i + n_in] for i in range(0, len(xs), n_in)]  # (batch, in)
-        weights = [ws[j : j + n_in] for j in range(0, len(ws), n_in)]  # (out, in)
-        if self.bias is not None:
-            one = Constant(1.0)
-            rows = [[*row, one] for row in rows]  # (batch, in + 1)
-            weights = [[*w, b] for w, b in zip(weights, self.bias.values())]  # (out, in + 1)
-        # (batch, out): one dot node each, over operands that are Values by construction
-        out = [Value._nary((*row, *w), "dot") for row in rows for w in weights]
-        return Tensor._make(out, (*x.shape[:-1], self.out_features))
+        if self.bias is None:
+            return x @ self.weight.T
+        # one dot node per output over [x, 1]·[w, b]: x @ W.T + b costs 1.15× (measured, moons MLP step)
+        ones = [Constant(1.0)] * (x.size // self.in_features)
+        return _with_column(x, ones) @ _with_column(self.weight, self.bias.values()).T
 
     def extra_repr(self) -> str:
         bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
+
+
+def _with_column(t: Tensor, column: list[Value]) -> Tensor:
+    """`t` of shape (…, n) with one more column, (…, n + 1): row i ends in column[i]."""
+    n, values = t.shape[-1], t.values()
+    rows = [(*values[i * n : (i + 1) * n], last) for i, last in enumerate(column)]
+    return Tensor.from_values([v for row in rows for v in row], (*t.shape[:-1], n + 1))
 
 
 class ReLU(Module):
@@ -113,8 +114,7 @@ class MLP(Sequential):
     activation ("relu", "tanh" or "sigmoid"), so the output is unbounded scores (logits)."""
 
     def __init__(self, nin: int, nouts: list[int], activation: str = "relu"):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"MLP: unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+        one_of(activation, ACTIVATIONS, "activation", "MLP")
         if not nouts:
             raise ValueError("MLP: nouts must list at least one layer width, e.g. [16, 16, 1]")
         sizes = [nin, *nouts]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from puretorch_scalar.checks import one_of
 from puretorch_scalar.nn import functional as F
 from puretorch_scalar.nn.module import Module
 from puretorch_scalar.tensor import Tensor
@@ -16,7 +17,7 @@ class _Loss(Module):
     function = staticmethod(F.mse_loss)  # each subclass names its function from `functional`
 
     def __init__(self, reduction: F.Reduction = "mean"):
-        self.reduction = F.check_reduction(reduction)
+        self.reduction = one_of(reduction, F.REDUCTIONS, "reduction", type(self).__name__)
 
     def forward(self, pred: Any, target: Any) -> Tensor:
         return self.function(pred, target, reduction=self.reduction)

@@ -40,9 +40,8 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any):
         source = data if isinstance(data, Tensor) else Tensor(data)
-        # Not Tensor.__init__, which would make plain Value leaves: the same flat list and shape.
-        self._values = [ParameterValue(v.data) for v in source.values()]
-        self._shape = source.shape
+        # Tensor(t) keeps t's Values and shape (an empty one's too): here, the fresh leaves
+        super().__init__(Tensor.from_values([ParameterValue(v.data) for v in source.values()], source.shape))
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

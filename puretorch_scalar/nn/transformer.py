@@ -10,17 +10,12 @@ import math
 import numbers
 from collections.abc import Sequence
 
+from puretorch_scalar.checks import positive_int, real
 from puretorch_scalar.nn.layers import Linear
 from puretorch_scalar.nn.module import Module, Parameter
 from puretorch_scalar.tensor import Tensor
 
 __all__ = ["Embedding", "RMSNorm", "CausalSelfAttention", "causal_mask"]
-
-
-def _check_size(owner: str, name: str, n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {n!r}")
-    return int(n)
 
 
 class Embedding(Module):
@@ -33,9 +28,9 @@ class Embedding(Module):
     position that used it (summed, when a token appears twice)."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int):
-        self.num_embeddings = _check_size("Embedding", "num_embeddings", num_embeddings)
-        self.embedding_dim = _check_size("Embedding", "embedding_dim", embedding_dim)
-        self.weight = Parameter(Tensor.randn(num_embeddings, embedding_dim))
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.weight = Parameter(Tensor.randn(self.num_embeddings, self.embedding_dim))
 
     def forward(self, ids: int | Sequence[int]) -> Tensor:
         for i in [ids] if isinstance(ids, numbers.Number) else ids:
@@ -59,11 +54,9 @@ class RMSNorm(Module):
     (a parameter-free norm, as in microgpt). `eps` keeps a row of zeros finite."""
 
     def __init__(self, normalized_shape: int, eps: float = 1e-5, elementwise_affine: bool = True):
-        self.normalized_shape = _check_size("RMSNorm", "normalized_shape", normalized_shape)
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
-            raise ValueError(f"RMSNorm: eps must be a number >= 0, got {eps!r}")
-        self.eps = float(eps)
-        self.weight = Parameter(Tensor.ones(normalized_shape)) if elementwise_affine else None
+        self.normalized_shape = positive_int(normalized_shape, "normalized_shape", "RMSNorm")
+        self.eps = real(eps, "eps", "RMSNorm", low=0)
+        self.weight = Parameter(Tensor.ones(self.normalized_shape)) if elementwise_affine else None
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 0 or x.shape[-1] != self.normalized_shape:
@@ -102,11 +95,10 @@ class CausalSelfAttention(Module):
     overhead of a separate, shorter softmax per position."""
 
     def __init__(self, n_embd: int, n_head: int):
-        _check_size("CausalSelfAttention", "n_embd", n_embd)
-        _check_size("CausalSelfAttention", "n_head", n_head)
+        self.n_embd = positive_int(n_embd, "n_embd", "CausalSelfAttention")
+        self.n_head = positive_int(n_head, "n_head", "CausalSelfAttention")
         if n_embd % n_head:
             raise ValueError(f"CausalSelfAttention: n_embd={n_embd} is not divisible by n_head={n_head}")
-        self.n_embd, self.n_head = n_embd, n_head
         self.query = Linear(n_embd, n_embd, bias=False)
         self.key = Linear(n_embd, n_embd, bias=False)
         self.value = Linear(n_embd, n_embd, bias=False)
