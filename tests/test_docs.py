@@ -1,6 +1,7 @@
 """The learning path stays whole: every notebook is executed, error-free and on the site, every
 page in the nav exists, and the code on the site's pages runs as written."""
 
+import inspect
 import json
 import math
 import re
@@ -93,3 +94,53 @@ def test_getting_started_runs_as_written(tmp_path, monkeypatch, capsys):
     assert float(printed[2]) >= 0.9  # the moons model's final training accuracy
     assert (tmp_path / "c.svg").read_text().count("<svg") == 1
     assert "pts-frame" in (tmp_path / "c_backward.html").read_text()
+
+
+def test_concepts_quotes_the_reference_algorithm_of_engine_py_verbatim():
+    from puretorch_scalar import engine
+
+    quoted = re.search(
+        r"<!-- quoted from puretorch_scalar/engine.py.*?-->\n```python\n(.*?)```", _read("concepts.md"), re.S
+    )
+    assert quoted, "concepts.md lost its quote of the reference algorithm"
+    source = (
+        inspect.getsource(engine.topological_order) + "\n\n" + inspect.getsource(engine.reference_backward)
+    )
+    assert quoted.group(1) == source, "update the quote in docs/concepts.md from engine.py"
+
+
+def _read(page: str) -> str:
+    return (DOCS / page).read_text(encoding="utf-8")
+
+
+def ops_table() -> str:
+    """The table of operations that docs/api/ops.md must show, made from the registry."""
+    from puretorch_scalar import ops
+
+    lines = [
+        "| op | operands | Value and Tensor methods | function | drawn as | local derivatives |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in ops.records():
+        methods = (
+            ", ".join(f"`{m}`" for m in r.methods) if r.arity else f"`Value.{r.name}` (one node over all)"
+        )
+        cells = [f"`{r.name}`", str(r.arity or "any"), methods, f"`ops.{r.function}`", r.symbol, r.caption]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def test_the_operations_page_lists_exactly_the_registry():
+    page = re.search(r"<!-- ops table.*?-->\n(.*?)\n<!-- end of ops table -->", _read("api/ops.md"), re.S)
+    assert page, "docs/api/ops.md lost its table of operations"
+    assert page.group(1) == ops_table(), (
+        "the table in docs/api/ops.md differs from the registry:\n" + ops_table()
+    )
+
+
+def test_the_operations_page_example_runs(capsys):
+    (code,) = python_blocks("api/ops.md")
+    exec(compile(code, "api/ops.md", "exec"), {})
+    first, second = capsys.readouterr().out.splitlines()[:2]
+    assert first == "1.3133 0.7311"
+    assert second.startswith("tensor([0.6931, 1.3133]")
