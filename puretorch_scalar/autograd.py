@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from puretorch_scalar.engine import Number, Value, _as_float, grad
+from puretorch_scalar.checks import real
+from puretorch_scalar.engine import Number, Value, grad
 
 
-def _leaves(inputs: Sequence[Number | Value]) -> list[Value]:
+def _leaves(inputs: Sequence[Number | Value], where: str) -> list[Value]:
     """Fresh leaves at the inputs' values, so the caller's graph and `.grad`s stay untouched."""
     if isinstance(inputs, (Value, int, float)):
         raise TypeError("inputs must be a sequence of numbers or Values, e.g. [1.0, 2.0]")
-    xs = [x.detach() if isinstance(x, Value) else Value(_as_float(x, "input")) for x in inputs]
+    xs = [x.detach() if isinstance(x, Value) else Value(real(x, "input", where)) for x in inputs]
     if not xs:
         raise ValueError("inputs is empty: there is nothing to differentiate with respect to")
     return xs
@@ -35,7 +36,7 @@ def _gradient_graph(f: Callable[..., Value], xs: list[Value]) -> tuple[Value, li
 def hessian(f: Callable[..., Value], inputs: Sequence[Number | Value]) -> list[list[float]]:
     """The matrix of second derivatives `H[i][j] = ∂²f/∂xᵢ∂xⱼ` of a scalar function `f(*xs)` at
     `inputs` (numbers, or Values whose data is used). One extra backward per row."""
-    xs = _leaves(inputs)
+    xs = _leaves(inputs, "hessian")
     _, g = _gradient_graph(f, xs)
     return [grad(gi, xs) for gi in g]
 
@@ -45,8 +46,8 @@ def hvp(
 ) -> tuple[float, list[float]]:
     """`(f(inputs), H·v)`: the Hessian-vector product without forming H, in two backward passes:
     H·v = ∇(∇f · v), since v does not depend on x."""
-    xs = _leaves(inputs)
-    v = [_as_float(vi, "vector entry") for vi in v]
+    xs = _leaves(inputs, "hvp")
+    v = [real(vi, "vector entry", "hvp") for vi in v]
     if len(v) != len(xs):
         raise ValueError(f"hvp: vector has {len(v)} entries but there are {len(xs)} inputs")
     y, g = _gradient_graph(f, xs)

@@ -64,7 +64,7 @@ _EMIT = object()
 def sweep(inner: list) -> None:
     """The chain rule from the output down on floats, as `reference_backward`'s loop: each inner
     node (children before parents in `inner`) adds grad · ∂node/∂child to its children's grads."""
-    registry = ops._registry
+    registry = ops.REGISTRY
     node = None
     try:
         for node in reversed(inner):

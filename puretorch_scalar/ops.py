@@ -36,11 +36,12 @@ import keyword
 import math
 import numbers
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Op", "define_op", "undefine_op", "get", "names", "records", "function"]
+__all__ = ["Op", "BUILTINS", "REGISTRY", "define_op", "undefine_op", "get", "names", "records", "function"]
 
 inf, nan = math.inf, math.nan
 
@@ -242,6 +243,7 @@ BUILTINS: tuple[Op, ...] = (
 
 _registry: dict[str, Op] = {op.name: op for op in BUILTINS}
 _BUILTIN = dict(_registry)  # what undefine_op restores after a define_op(..., replace=True)
+REGISTRY: Mapping[str, Op] = MappingProxyType(_registry)  # read-only, and always up to date
 
 
 def get(name: str) -> Op:
