@@ -9,7 +9,7 @@ READY  := $(VENV)/.ready
 DEMO   := $(VENV)/.ready-demo
 OUT    ?= out
 
-.PHONY: demo test lint unit notebooks notebooks-run docs docs-build oracle bench mutation graphviz browser clean
+.PHONY: demo test test-deep lint unit notebooks notebooks-run docs docs-build oracle bench mutation graphviz browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ docs-build: $(READY)
 	$(BIN)/mkdocs build --strict --site-dir site
 
 test: lint unit notebooks docs-build
+
+test-deep: $(READY)  ## the property tests alone, on 1000 fresh random examples each (about 2 minutes)
+	HYPOTHESIS_PROFILE=deep $(BIN)/pytest -m hypothesis
 
 notebooks-run: $(READY) graphviz  ## re-execute the notebooks in place, keeping their outputs
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb

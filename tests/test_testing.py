@@ -194,3 +194,8 @@ def test_importing_testing_without_hypothesis_says_how_to_install_it(monkeypatch
     monkeypatch.setitem(sys.modules, "hypothesis", None)  # None makes `import hypothesis` fail
     with pytest.raises(ImportError, match=r"pip install puretorch_scalar\[test\]"):
         importlib.import_module("puretorch_scalar.testing")
+
+
+def test_floats_next_to_an_avoided_signed_zero():
+    """0.0 and -0.0 are equal but ordered for hypothesis: a piece [0.0, -0.0] is the point 0."""
+    assert drawn(floats(0.0, 1.0, avoid=(-0.0,), margin=0.0), lambda x: x == 0.0) == 0.0
