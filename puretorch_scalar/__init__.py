@@ -1,8 +1,10 @@
 """puretorch_scalar: a scalar-level autograd engine in pure Python, for learning how autograd works."""
 
 from puretorch_scalar import data, nn, ops, optim
+from puretorch_scalar.anomaly import AnomalyError, detect_anomaly
 from puretorch_scalar.autograd import hessian, hvp
 from puretorch_scalar.engine import Value, grad, is_grad_enabled, no_grad
+from puretorch_scalar.explain import explain
 from puretorch_scalar.ops import define_op, undefine_op
 from puretorch_scalar.tensor import Tensor
 from puretorch_scalar.train import fit
@@ -16,6 +18,9 @@ __all__ = [
     "ops",
     "define_op",
     "undefine_op",
+    "detect_anomaly",
+    "AnomalyError",
+    "explain",
     "Value",
     "grad",
     "hessian",

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import numbers
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from typing import Any, Union
 
-from puretorch_scalar import ops
+from puretorch_scalar import anomaly, hooks, ops
 from puretorch_scalar.fastpath import inner_order, new_node, sweep
-from puretorch_scalar.grad_mode import enable_grad, grad_off, is_grad_enabled, no_grad
+from puretorch_scalar.grad_mode import anomaly_on, enable_grad, grad_off, is_grad_enabled, no_grad, special
+from puretorch_scalar.ops import local_grads
 
 __all__ = ["Value", "Constant", "ParameterValue", "grad", "no_grad", "is_grad_enabled"]
 __all__ += ["topological_order", "local_grads", "reference_backward"]
@@ -54,15 +55,6 @@ def topological_order(*roots: Value) -> list[Value]:
     return order
 
 
-def local_grads(op: str, args: Sequence[Scalar], out: Scalar) -> tuple[Scalar, ...]:
-    """∂out/∂child for each child of a node made by `op`, from the registry's rule. `args` are
-    the children's data and `out` the node's data (floats), or the children and the node
-    themselves (Values: the derivatives are then built as nodes)."""
-    record = ops.get(op)
-    local = record.derivative(*args, out)
-    return (local,) if record.arity == 1 else tuple(local)
-
-
 def reference_backward(root: Value, gradient: float = 1.0) -> None:
     """What `root.backward(gradient)` does, written as plainly as possible."""
     order = topological_order(root)
@@ -90,7 +82,7 @@ class Value:
     see `install_methods` below and `puretorch_scalar.ops`.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "children", "_gv")
+    __slots__ = ("data", "grad", "label", "op", "children", "_gv", "_hooks")
 
     def __init__(self, data: Number, label: str = "", _children: tuple = (), _op: str = ""):
         self.data = data if type(data) is float else _as_float(data)
@@ -164,25 +156,20 @@ class Value:
         can be differentiated again."""
         if not isinstance(gradient, Value):
             gradient = _as_float(gradient, "backward gradient")
-        if create_graph:
-            return self._backward_create_graph(gradient)
+        if create_graph or hooks.registered() or anomaly_on():
+            return _careful_backward(self, gradient, create_graph)
         inner = inner_order(self)  # leaves only receive gradients
         for node in inner:
             node.grad = 0.0
         self.grad = float(gradient) if self.children else self.grad + gradient
         sweep(inner)
 
-    def _backward_create_graph(self, gradient: Value | float) -> None:
-        order = topological_order(self)
-        for node in order:  # leaves keep what they accumulated so far; None means "nothing yet"
-            node.grad = None if node.children else _accumulated(node)
-        self.grad = gradient if self.grad is None else self.grad + gradient
-        with enable_grad():
-            _sweep_on_values(order)
-        for node in order:
-            g = node.grad if node.grad is not None else 0.0
-            node._gv = g if isinstance(g, Value) else Value(g)
-            node.grad = float(g)
+    def register_hook(self, fn: Callable[[Any], Any]) -> hooks.RemovableHandle:
+        """Call `fn(grad)` during backward once this node's gradient is complete; a number it
+        returns replaces the gradient (what flows on to the children, and what a leaf
+        accumulates), None keeps it. Returns a handle whose `.remove()` takes the hook away.
+        As PyTorch's `Tensor.register_hook` (see hooks.py)."""
+        return hooks.register(self, fn)
 
     def zero_grad(self) -> None:
         """Set `.grad = 0.0` on every node of the graph below (and including) this one."""
@@ -216,7 +203,9 @@ def _unary_method(record: ops.Op) -> Any:
 
     def method(self: Value) -> Value:
         data = forward(self.data)
-        return Value(data) if grad_off() else new_node(Value, data, (self,), name)
+        if special():  # no_grad or detect_anomaly in some thread: build it the careful way
+            return _node(data, (self,), name)
+        return new_node(Value, data, (self,), name)
 
     method.__name__ = method.__qualname__ = record.methods[0]
     method.__doc__ = f"A new node {name}(self): the op {name!r} of the registry (pts.ops.get({name!r}))."
@@ -233,7 +222,9 @@ def _binary_method(record: ops.Op, reflected: bool) -> Any:
             return NotImplemented
         a, b = (other, self) if reflected else (self, other)
         data = forward(a.data, b.data)
-        return Value(data) if grad_off() else new_node(Value, data, (a, b), name)
+        if special():
+            return _node(data, (a, b), name)
+        return new_node(Value, data, (a, b), name)
 
     method.__name__ = method.__qualname__ = record.methods[reflected]
     operands = "other, self" if reflected else "self, other"
@@ -261,15 +252,25 @@ def apply_op(record: ops.Op, operands: Sequence[object]) -> Value:
     values = _lift_all(operands, record.name)
     if record.arity == 0:
         return _nary(values, record.name)
-    data = record.forward(*(v.data for v in values))
-    return Value(data) if grad_off() else Value(data, "", values, record.name)
+    return _node(record.forward(*(v.data for v in values)), values, record.name)
 
 
 def _nary(children: tuple[Value, ...], op: str) -> Value:
     data = ops.get(op).forward(*[child.data for child in children])
-    if not children or grad_off():
+    if not children:
         return Value(data)
-    return new_node(Value, data, children, op)
+    return _node(data, children, op) if special() else new_node(Value, data, children, op)
+
+
+def _node(data: float, children: tuple[Value, ...], op: str) -> Value:
+    """A new node, minding this thread's modes: a leaf inside `no_grad()`; recorded (and checked
+    for a NaN) inside `detect_anomaly()`."""
+    if grad_off():
+        return Value(data)
+    node = Value(data, "", children, op)
+    if anomaly_on():
+        anomaly.created(node)
+    return node
 
 
 for _record in ops.records():
@@ -327,37 +328,53 @@ def _accumulated(leaf: Value) -> Value | float | None:
 
 
 class _Building(threading.local):
-    gradients = False  # inside _sweep_on_values: float(v) would silently cut the gradient graph
+    gradients = False  # while rules run on Values: float(v) would silently cut the gradient graph
 
 
 _building = _Building()
 
 
-def _sweep_on_values(order: list[Value]) -> None:
-    """`reference_backward`'s loop with the rules run on the nodes themselves, so that each
-    gradient is built as a graph; `.grad` None means "no gradient yet" (no `0 + …` nodes)."""
+def _careful_backward(root: Value, gradient: Value | float, create_graph: bool) -> None:
+    """`backward` with hooks, anomaly checks, or gradients built as Values (`create_graph`): the
+    reference loop of hooks.sweep. A hooked leaf starts from nothing, so that its hooks see this
+    pass's gradient alone, and gets what it had accumulated added back afterwards."""
+    order = topological_order(root)
+    if anomaly_on():
+        anomaly.check_leaves(order)
+    before = {}
+    for node in order:  # None (under create_graph) means "no gradient yet": no `0 + …` nodes
+        empty = None if create_graph else 0.0
+        if node.children:
+            node.grad = empty
+        elif getattr(node, "_hooks", None):
+            before[node] = _accumulated(node) if create_graph else node.grad
+            node.grad = empty
+        elif create_graph:
+            node.grad = _accumulated(node)
+    seed = gradient if create_graph else float(gradient)
+    root.grad = seed if root.children or root.grad is None else root.grad + seed  # a leaf accumulates
+    _run_sweep(order, create_graph)
+    for leaf, earlier in before.items():
+        if earlier is not None and leaf.grad is not None:
+            leaf.grad = earlier + leaf.grad
+        elif earlier is not None:
+            leaf.grad = earlier
+    if create_graph:
+        for node in order:
+            g = node.grad if node.grad is not None else 0.0
+            node._gv = g if isinstance(g, Value) else Value(g)
+            node.grad = float(g.data if isinstance(g, Value) else g)
+
+
+def _run_sweep(order: list[Value], create_graph: bool) -> None:
+    if not create_graph:
+        return hooks.sweep(order, False)
     _building.gradients = True
     try:
-        _chain_rule_on_values(order)
+        with enable_grad():
+            hooks.sweep(order, True)
     finally:
         _building.gradients = False
-
-
-def _chain_rule_on_values(order: list[Value]) -> None:
-    for node in reversed(order):
-        if not node.children:
-            continue
-        try:
-            local = local_grads(node.op, node.children, node)
-        except (TypeError, AttributeError) as error:
-            raise TypeError(
-                f"backward(create_graph=True): the derivative rule of op {node.op!r} failed on Values "
-                f"({type(error).__name__}: {error}). A rule must be written with operators and "
-                f"pts.ops functions (pts.ops.exp, pts.ops.log, …), not math.* functions or float()"
-            ) from error
-        g = node.grad
-        for child, d in zip(node.children, local):
-            child.grad = d * g if child.grad is None else child.grad + d * g
 
 
 def grad(outputs: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
@@ -377,9 +394,8 @@ def grad(outputs: Value, inputs: Sequence[Value], create_graph: bool = False) ->
         for node in order:
             node.grad = None if create_graph else 0.0
         outputs.grad = 1.0
-        if create_graph:
-            with enable_grad():
-                _sweep_on_values(order)
+        if create_graph or hooks.registered() or anomaly_on():
+            _run_sweep(order, create_graph)
         else:
             sweep([node for node in order if node.children])
         in_graph = set(order)

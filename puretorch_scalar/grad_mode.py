@@ -1,7 +1,8 @@
-"""Grad mode: inside `no_grad()` operations compute data only, and their results are leaves.
+"""The modes a thread can be in while it builds graphs: `no_grad()`, and `detect_anomaly()` (in
+anomaly.py). Inside `no_grad()` operations compute data only, and their results are leaves.
 
 As `torch.no_grad`: a context manager and a decorator, it nests, and it applies to the current
-thread only (the nesting depth is thread-local).
+thread only (the nesting depths are thread-local).
 """
 
 from __future__ import annotations
@@ -12,15 +13,22 @@ from contextlib import ContextDecorator
 
 class _Depth(threading.local):
     disabled = 0  # how many no_grad() blocks this thread is inside
+    anomaly = 0  # how many detect_anomaly() blocks
 
 
 _depth = _Depth()
 
-# Every operation asks whether grad mode is off, and a thread-local lookup is slow next to a
-# global's: so count the threads that are inside no_grad() at all, and while none is (nearly
-# always, in training) the answer needs no thread-local lookup.
+# Every operation asks whether a mode is on, and a thread-local lookup is slow next to a global's:
+# so count the threads that are inside any mode at all, and while none is (nearly always, in
+# training) one global says so and nodes are built without further questions.
 _threads_inside = 0
 _lock = threading.Lock()
+
+
+def special() -> bool:
+    """True while some thread is inside `no_grad()` or `detect_anomaly()`: then each new node
+    asks `grad_off()` and `anomaly_on()` for its own thread."""
+    return _threads_inside > 0
 
 
 def grad_off() -> bool:
@@ -28,9 +36,30 @@ def grad_off() -> bool:
     return _threads_inside > 0 and _depth.disabled > 0
 
 
+def anomaly_on() -> bool:
+    """True inside `detect_anomaly()` (in this thread)."""
+    return _threads_inside > 0 and _depth.anomaly > 0
+
+
 def is_grad_enabled() -> bool:
     """False inside `no_grad()`."""
     return not grad_off()
+
+
+def enter(mode: str) -> None:
+    """One level deeper into `mode` ("disabled" or "anomaly") in this thread."""
+    global _threads_inside
+    with _lock:
+        was_plain = _depth.disabled == _depth.anomaly == 0
+        setattr(_depth, mode, getattr(_depth, mode) + 1)
+        _threads_inside += was_plain
+
+
+def leave(mode: str) -> None:
+    global _threads_inside
+    with _lock:
+        setattr(_depth, mode, getattr(_depth, mode) - 1)
+        _threads_inside -= _depth.disabled == _depth.anomaly == 0
 
 
 class no_grad(ContextDecorator):
@@ -39,17 +68,11 @@ class no_grad(ContextDecorator):
     Nests, and applies to the current thread only, like `torch.no_grad`."""
 
     def __enter__(self) -> no_grad:
-        global _threads_inside
-        with _lock:
-            _depth.disabled += 1
-            _threads_inside += _depth.disabled == 1
+        enter("disabled")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _threads_inside
-        with _lock:
-            _depth.disabled -= 1
-            _threads_inside -= _depth.disabled == 0
+        leave("disabled")
 
 
 class enable_grad:

@@ -42,6 +42,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = ["Op", "BUILTINS", "REGISTRY", "define_op", "undefine_op", "get", "names", "records", "function"]
+__all__ += ["local_grads"]
 
 inf, nan = math.inf, math.nan
 
@@ -262,6 +263,15 @@ def names() -> list[str]:
 def records() -> list[Op]:
     """Every op's record, in the order of `names()`."""
     return list(_registry.values())
+
+
+def local_grads(op: str, args: Any, out: Any) -> tuple:
+    """∂out/∂child for each child of a node made by `op`, from its record's rule. `args` are the
+    children's data and `out` the node's data (floats), or the children and the node
+    themselves (Values: the derivatives are then built as nodes)."""
+    record = get(op)
+    local = record.derivative(*args, out)
+    return (local,) if record.arity == 1 else tuple(local)
 
 
 def __getattr__(attribute: str) -> Callable[..., Any]:

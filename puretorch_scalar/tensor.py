@@ -25,7 +25,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Union
 
-from puretorch_scalar import ops
+from puretorch_scalar import hooks, ops
 from puretorch_scalar.engine import Constant, Value, topological_order
 
 Shape = tuple[int, ...]
@@ -573,6 +573,12 @@ class Tensor:
         weights = [Constant(w.data) for w in g._values]
         data = sum(w.data * v.data for w, v in zip(weights, self._values))
         Value(data, "", (*self._values, *weights), "dot").backward()
+
+    def register_hook(self, fn: Callable[[Nested], Nested | None]) -> hooks.RemovableHandle:
+        """Call `fn(grad)` during backward once the gradients of all elements are complete, with
+        `grad` as nested lists shaped like the tensor; nested lists it returns replace them
+        (None keeps them). Returns a handle whose `.remove()` takes the hook away."""
+        return hooks.register_tensor(self._values, self._shape, fn)
 
     def zero_grad(self) -> None:
         """Set `.grad = 0.0` on every node of the graph below the elements (walked once)."""
