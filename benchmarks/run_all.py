@@ -10,7 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = ["bench_engine.py", "bench_tensor.py", "bench_moons.py", "bench_digits.py", "gpt.py"]
+SCRIPTS = [
+    "bench_engine.py",
+    "bench_tensor.py",
+    "bench_moons.py",
+    "bench_digits.py",
+    "gpt.py",
+    "bench_jacobian.py",
+]
 
 
 def main() -> int:

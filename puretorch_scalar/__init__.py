@@ -2,7 +2,7 @@
 
 from puretorch_scalar import data, nn, ops, optim
 from puretorch_scalar.anomaly import AnomalyError, detect_anomaly
-from puretorch_scalar.autograd import hessian, hvp
+from puretorch_scalar.autograd import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
 from puretorch_scalar.engine import Value, grad, is_grad_enabled, no_grad
 from puretorch_scalar.explain import explain
 from puretorch_scalar.ops import define_op, undefine_op
@@ -25,6 +25,11 @@ __all__ = [
     "grad",
     "hessian",
     "hvp",
+    "jvp",
+    "vjp",
+    "jacobian",
+    "jacfwd",
+    "jacrev",
     "is_grad_enabled",
     "no_grad",
 ]

@@ -153,16 +153,21 @@ class Expression:
     """A random function of n Values, with a point `inputs` where it is well-behaved.
 
     `expr(*xs)` builds the graph on the Values xs: each step applies an op to earlier nodes and
-    the output is the last step. `expr.leaves()` gives fresh leaves x0, x1, … at `inputs`."""
+    the output is the last step. `expr.nodes(*xs)` returns every node instead (the inputs, then
+    one per step): a function with many outputs, for Jacobians. `expr.leaves()` gives fresh
+    leaves x0, x1, … at `inputs`."""
 
     inputs: tuple[float, ...]
     steps: tuple[tuple[str, tuple[int, ...]], ...]  # (op, operand node numbers); inputs are 0…n−1
 
     def __call__(self, *xs: Value) -> Value:
+        return self.nodes(*xs)[-1]
+
+    def nodes(self, *xs: Value) -> list[Value]:
         nodes = list(xs)
         for op, args in self.steps:
             nodes.append(_apply(op, [nodes[i] for i in args]))
-        return nodes[-1]
+        return nodes
 
     def leaves(self) -> list[Value]:
         return [Value(x, f"x{i}") for i, x in enumerate(self.inputs)]

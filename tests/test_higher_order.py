@@ -159,7 +159,11 @@ def test_newton_converges_on_rosenbrock_in_few_steps():
         (lambda: hessian(lambda x: x, 1.0), TypeError, "inputs must be a sequence"),
         (lambda: hessian(lambda: Value(1.0), []), ValueError, "inputs is empty"),
         (lambda: hessian(lambda x: 2.0, [1.0]), TypeError, "f must return a Value"),
-        (lambda: hessian(lambda x: x, ["a"]), TypeError, r"hessian: input must be a real number, got 'a'"),
+        (
+            lambda: hessian(lambda x: x, ["a"]),
+            TypeError,
+            r"hessian: inputs\[0\] must be a real number, got 'a'",
+        ),
         (lambda: hvp(lambda x: x, [1.0], [1.0, 2.0]), ValueError, "vector has 2 entries but there are 1"),
     ],
 )

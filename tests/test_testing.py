@@ -164,6 +164,10 @@ def test_an_expression_evaluates_to_its_formula_and_shows_it():
         "v5 = Value.dot([v4, x1], [x0, v4]))"
     )
     assert [v.label for v in expr.leaves()] == ["x0", "x1"]
+    leaves = expr.leaves()
+    nodes = expr.nodes(*leaves)  # every node: the inputs, then one per step, the output last
+    assert nodes[:2] == leaves and [v.op for v in nodes[2:]] == ["*", "log", "sum", "dot"]
+    assert nodes[-1].data == out.data
 
 
 def test_an_expression_without_steps_is_its_last_input():
