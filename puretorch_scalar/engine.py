@@ -19,8 +19,15 @@ from itertools import repeat
 from typing import Any, Union
 
 from puretorch_scalar import anomaly, hooks, ops
-from puretorch_scalar.fastpath import inner_order, new_node, sweep
-from puretorch_scalar.grad_mode import anomaly_on, enable_grad, grad_off, is_grad_enabled, no_grad, special
+from puretorch_scalar.fastpath import binary_method, inner_order, new_node, sweep, unary_method
+from puretorch_scalar.grad_mode import (
+    anomaly_on,
+    enable_grad,
+    grad_off,
+    is_grad_enabled,
+    no_grad,
+    threads_inside,
+)
 from puretorch_scalar.ops import local_grads
 
 __all__ = ["Value", "Constant", "ParameterValue", "grad", "no_grad", "is_grad_enabled"]
@@ -198,48 +205,19 @@ class ParameterValue(Value):
 # Building nodes: every op of the registry becomes methods of Value.
 
 
-def _unary_method(record: ops.Op) -> Any:
-    forward, name = record.forward, record.name
-
-    def method(self: Value) -> Value:
-        data = forward(self.data)
-        if special():  # no_grad or detect_anomaly in some thread: build it the careful way
-            return _node(data, (self,), name)
-        return new_node(Value, data, (self,), name)
-
-    method.__name__ = method.__qualname__ = record.methods[0]
-    method.__doc__ = f"A new node {name}(self): the op {name!r} of the registry (pts.ops.get({name!r}))."
-    return method
-
-
-def _binary_method(record: ops.Op, reflected: bool) -> Any:
-    """`self op other`, or the reflected `other op self`; `other` is a Value or a number (lifted
-    to a Constant); anything else gives NotImplemented, so Python raises its TypeError."""
-    forward, name = record.forward, record.name
-
-    def method(self: Value, other: Operand) -> Value:
-        if not isinstance(other, Value) and (other := _lift(other)) is None:
-            return NotImplemented
-        a, b = (other, self) if reflected else (self, other)
-        data = forward(a.data, b.data)
-        if special():
-            return _node(data, (a, b), name)
-        return new_node(Value, data, (a, b), name)
-
-    method.__name__ = method.__qualname__ = record.methods[reflected]
-    operands = "other, self" if reflected else "self, other"
-    method.__doc__ = f"A new node {name}({operands}): the op {name!r} of the registry."
-    return method
-
-
 def install_methods(record: ops.Op) -> None:
-    """Give Value the op's methods: `x.tanh()`; `a + b` and, reflected, `2 + a`; `a.f(b)`."""
+    """Give Value the op's methods: `x.tanh()`; `a + b` and, reflected, `2 + a`; `a.f(b)`.
+
+    Each computes the op's forward formula on its operands' data and returns the new node
+    `Value(data, children=operands, op=record.name)`, a number operand lifted to a Constant
+    first. fastpath.py writes them out without the class call; when a mode is on (`no_grad`,
+    `detect_anomaly`) they build through `_node` instead."""
     if record.arity == 1:
         for name in record.methods:
-            setattr(Value, name, _unary_method(record))
+            setattr(Value, name, unary_method(record, Value, _node))
     elif record.arity == 2:
         for reflected, name in enumerate(record.methods):
-            setattr(Value, name, _binary_method(record, bool(reflected)))
+            setattr(Value, name, binary_method(record, Value, _node, _lift, bool(reflected)))
 
 
 def remove_methods(record: ops.Op) -> None:
@@ -259,7 +237,7 @@ def _nary(children: tuple[Value, ...], op: str) -> Value:
     data = ops.get(op).forward(*[child.data for child in children])
     if not children:
         return Value(data)
-    return _node(data, children, op) if special() else new_node(Value, data, children, op)
+    return _node(data, children, op) if threads_inside[0] else new_node(Value, data, children, op)
 
 
 def _node(data: float, children: tuple[Value, ...], op: str) -> Value:
@@ -271,10 +249,6 @@ def _node(data: float, children: tuple[Value, ...], op: str) -> Value:
     if anomaly_on():
         anomaly.created(node)
     return node
-
-
-for _record in ops.records():
-    install_methods(_record)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,3 +380,8 @@ def grad(outputs: Value, inputs: Sequence[Value], create_graph: bool = False) ->
     if create_graph:
         return [g if isinstance(g, Value) else Value(g) for g in result]
     return result
+
+
+# Value's operators and methods: one set per op of the registry (define_op adds more later).
+for _record in ops.records():
+    install_methods(_record)

@@ -18,27 +18,22 @@ class _Depth(threading.local):
 
 _depth = _Depth()
 
-# Every operation asks whether a mode is on, and a thread-local lookup is slow next to a global's:
-# so count the threads that are inside any mode at all, and while none is (nearly always, in
-# training) one global says so and nodes are built without further questions.
-_threads_inside = 0
+# Every operation asks whether a mode is on, and a thread-local lookup is slow next to a list's:
+# so count the threads that are inside any mode at all, in `threads_inside[0]`. While none is
+# (nearly always, in training) that one number says so and nodes are built without further
+# questions; engine.py's methods read it directly (a function call would cost ~20% of an op).
+threads_inside = [0]
 _lock = threading.Lock()
-
-
-def special() -> bool:
-    """True while some thread is inside `no_grad()` or `detect_anomaly()`: then each new node
-    asks `grad_off()` and `anomaly_on()` for its own thread."""
-    return _threads_inside > 0
 
 
 def grad_off() -> bool:
     """True inside `no_grad()` (in this thread)."""
-    return _threads_inside > 0 and _depth.disabled > 0
+    return threads_inside[0] > 0 and _depth.disabled > 0
 
 
 def anomaly_on() -> bool:
     """True inside `detect_anomaly()` (in this thread)."""
-    return _threads_inside > 0 and _depth.anomaly > 0
+    return threads_inside[0] > 0 and _depth.anomaly > 0
 
 
 def is_grad_enabled() -> bool:
@@ -48,18 +43,16 @@ def is_grad_enabled() -> bool:
 
 def enter(mode: str) -> None:
     """One level deeper into `mode` ("disabled" or "anomaly") in this thread."""
-    global _threads_inside
     with _lock:
         was_plain = _depth.disabled == _depth.anomaly == 0
         setattr(_depth, mode, getattr(_depth, mode) + 1)
-        _threads_inside += was_plain
+        threads_inside[0] += was_plain
 
 
 def leave(mode: str) -> None:
-    global _threads_inside
     with _lock:
         setattr(_depth, mode, getattr(_depth, mode) - 1)
-        _threads_inside -= _depth.disabled == _depth.anomaly == 0
+        threads_inside[0] -= _depth.disabled == _depth.anomaly == 0
 
 
 class no_grad(ContextDecorator):

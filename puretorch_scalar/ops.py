@@ -41,7 +41,18 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Op", "BUILTINS", "REGISTRY", "define_op", "undefine_op", "get", "names", "records", "function"]
+__all__ = [
+    "Op",
+    "BUILTINS",
+    "REGISTRY",
+    "RULES",
+    "define_op",
+    "undefine_op",
+    "get",
+    "names",
+    "records",
+    "function",
+]
 __all__ += ["local_grads"]
 
 inf, nan = math.inf, math.nan
@@ -245,6 +256,14 @@ BUILTINS: tuple[Op, ...] = (
 _registry: dict[str, Op] = {op.name: op for op in BUILTINS}
 _BUILTIN = dict(_registry)  # what undefine_op restores after a define_op(..., replace=True)
 REGISTRY: Mapping[str, Op] = MappingProxyType(_registry)  # read-only, and always up to date
+# The same, reduced to what the fast backward reads for every node: name -> (arity, derivative).
+_rules = {op.name: (op.arity, op.derivative) for op in BUILTINS}
+RULES: Mapping[str, tuple[int, Callable[..., Any]]] = MappingProxyType(_rules)
+
+
+def _store(record: Op) -> None:
+    _registry[record.name] = record
+    _rules[record.name] = (record.arity, record.derivative)
 
 
 def get(name: str) -> Op:
@@ -329,7 +348,7 @@ def define_op(
         function=base.function,
         edge_distance=edge_distance or (existing.edge_distance if existing else None),
     )
-    _registry[name] = record
+    _store(record)
     _install(record)
     return function(name)
 
@@ -342,12 +361,12 @@ def undefine_op(name: str) -> None:
     if name in _BUILTIN:
         if record is _BUILTIN[name]:
             raise ValueError(f"undefine_op: {name!r} is a built-in op and cannot be removed")
-        _registry[name] = _BUILTIN[name]
+        _store(_BUILTIN[name])
         _install(_BUILTIN[name])
         return
     from puretorch_scalar import engine, tensor  # here: both are built from this module
 
-    del _registry[name]
+    del _registry[name], _rules[name]
     engine.remove_methods(record)
     tensor.remove_methods(record)
 

@@ -42,22 +42,21 @@ class Linear(Module):
                 f"Linear: input has {x.shape[-1]} features (shape {x.shape}) but the layer expects "
                 f"in_features={self.in_features}"
             )
-        if self.bias is None:
-            return x @ self.weight.T
-        # one dot node per output over [x, 1]·[w, b]: x @ W.T + b costs 1.15× (measured, moons MLP step)
-        ones = [Constant(1.0)] * (x.size // self.in_features)
-        return _with_column(x, ones) @ _with_column(self.weight, self.bias.values()).T
+        # Each output is one dot node over [x, 1]·[w, b] (the bias is the weight of a constant 1):
+        # x @ W.T + b computes the same with a second node per output, 1.15× the time of a step.
+        n_in, xs, ws = self.in_features, x.values(), self.weight.values()
+        rows = [xs[i : i + n_in] for i in range(0, len(xs), n_in)]  # (batch, in)
+        weights = [ws[j : j + n_in] for j in range(0, len(ws), n_in)]  # (out, in)
+        if self.bias is not None:
+            one = Constant(1.0)
+            rows = [[*row, one] for row in rows]  # (batch, in + 1)
+            weights = [[*w, b] for w, b in zip(weights, self.bias.values())]  # (out, in + 1)
+        out = [Value.dot(row, w) for row in rows for w in weights]  # (batch, out)
+        return Tensor.from_values(out, (*x.shape[:-1], self.out_features))
 
     def extra_repr(self) -> str:
         bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
-
-
-def _with_column(t: Tensor, column: list[Value]) -> Tensor:
-    """`t` of shape (…, n) with one more column, (…, n + 1): row i ends in column[i]."""
-    n, values = t.shape[-1], t.values()
-    rows = [(*values[i * n : (i + 1) * n], last) for i, last in enumerate(column)]
-    return Tensor.from_values([v for row in rows for v in row], (*t.shape[:-1], n + 1))
 
 
 class ReLU(Module):
