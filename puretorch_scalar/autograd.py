@@ -17,7 +17,7 @@ or write any `.grad`.
 
 **Second derivatives.** Backward is itself a computation: with `create_graph=True` the engine
 runs the same table on Values, so ∇f comes back as Values forming a graph of their own, and
-differentiating ∇f again gives the second derivatives, H[i][j] = ∂²f/∂xᵢ∂xⱼ = ∂(∇f)ᵢ/∂xⱼ. `hvp`
+differentiating ∇f again gives the second derivatives, `H[i][j] = ∂²f/∂xᵢ∂xⱼ = ∂(∇f)ᵢ/∂xⱼ`. `hvp`
 does that in reverse mode (reverse-over-reverse) or sweeps forward through the gradient graph
 (forward-over-reverse).
 
@@ -44,9 +44,15 @@ Outputs = Value | list[Value] | Tensor
 
 
 class _Linearization:
-    """The graph below `outputs`, linearized at its current data: one row per inner node,
-    `(node's position, its children's positions, ∂node/∂child for each child)` in topological
-    order, the derivatives floats from the op registry. `inputs` and `outputs` are positions."""
+    """The graph below `outputs`, linearized at its current data: one row per node that depends
+    on the inputs, `(its position, its children's positions, ∂node/∂child for each child)` in
+    topological order, the derivatives floats from the op registry. `inputs` and `outputs` are
+    positions.
+
+    Only children that depend on the inputs are kept: a constant, or a weight that f closes
+    over, has no tangent (PyTorch's forward mode leaves it undefined, too). Besides saving work,
+    this keeps an undefined local derivative with respect to a constant out of the sums: for
+    `x ** 2` at x < 0, ∂/∂exponent = xᵇ·ln x is NaN, and NaN · 0 would be NaN."""
 
     def __init__(self, outputs: list[Value], inputs: list[Value]):
         order = topological_order(*outputs, *inputs)  # inputs too: f need not use every one
@@ -55,13 +61,16 @@ class _Linearization:
         self.inputs = [position[x] for x in inputs]
         self.outputs = [position[y] for y in outputs]
         self.rows = []
+        depends = set(inputs)
         node = None
         try:
             for node in order:
-                if node.children:
+                if any(child in depends for child in node.children):
+                    depends.add(node)
                     local = local_grads(node.op, [child.data for child in node.children], node.data)
-                    children = tuple(position[child] for child in node.children)
-                    self.rows.append((position[node], children, local))
+                    kept = [(c, d) for c, d in zip(node.children, local) if c in depends]
+                    children = tuple(position[c] for c, _ in kept)
+                    self.rows.append((position[node], children, tuple(d for _, d in kept)))
         except Exception as error:
             error.add_note(f"(taking the local derivatives of op {node.op!r} from the registry)")
             raise
@@ -171,9 +180,10 @@ def jvp(
         tangent(node) = Σ ∂node/∂child · tangent(child)
 
     starting from `tangents[i]` at the i-th primal, with the local derivatives of the op
-    registry. It is the directional derivative of f at `primals` along `tangents`: for the i-th
-    unit vector, the derivatives of every output with respect to the i-th input. No backward is
-    run and no `.grad` is read or written. As `torch.func.jvp`.
+    registry (nodes that do not depend on the primals, such as constants, carry no tangent). It
+    is the directional derivative of f at `primals` along `tangents`: for the i-th unit vector,
+    the derivatives of every output with respect to the i-th input. No backward is run and no
+    `.grad` is read or written. As `torch.func.jvp`.
 
     `primals` and `tangents` are sequences of numbers of the same length, one per argument of
     `f`. Both results are floats if `f` returns a Value, else lists of floats (a Tensor's
@@ -196,7 +206,7 @@ def vjp(
         cotangent(child) += ∂node/∂child · cotangent(node)
 
     starting from `cotangents[j]` at the j-th output: backpropagation of a weighted sum of the
-    outputs, Σⱼ cotangents[j] · ∂outputⱼ/∂primalᵢ for each primal i. It works on floats and
+    outputs, `Σⱼ cotangents[j] · ∂outputⱼ/∂primalᵢ` for each primal i. It works on floats and
     reads or writes no `.grad`. As `torch.func.vjp` (which returns a function to call with the
     cotangents; here they are given at once).
 

@@ -5,6 +5,8 @@ errors, and PyTorch (`torch.func.jvp`, `torch.func.vjp`, `torch.autograd.functio
 is installed."""
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -212,6 +214,15 @@ def test_jacfwd_and_jacrev_take_fs_arguments():
     assert pts.jacobian is jacobian and pts.jvp is jvp and pts.vjp is vjp
 
 
+def test_the_api_page_example_runs(capsys):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "api" / "engine.md").read_text(encoding="utf-8")
+    (code,) = [block for block in re.findall(r"```python\n(.*?)```", page, re.S) if "jvp(polar" in block]
+    exec(compile(code, "docs/api/engine.md", "exec"), {})
+    column, same = capsys.readouterr().out.splitlines()
+    assert column == str(([2 * math.cos(0.5), 2 * math.sin(0.5)], [-2 * math.sin(0.5), 2 * math.cos(0.5)]))
+    assert same == "True"
+
+
 def test_primals_may_be_values_whose_data_is_used():
     x = Value(2.0)
     assert jvp(lambda v: v * v, [x], [1.0]) == (4.0, 4.0)
@@ -243,10 +254,23 @@ def test_hvp_both_paths_equal_hessian_times_vector():
         assert hv == pytest.approx(expected)
 
 
-def test_the_hessian_is_the_forward_jacobian_of_the_gradient():
-    gradient = lambda *xs: grad(f3(*xs), xs, create_graph=True)  # Values: a graph to sweep
-    point = [0.3, -0.7, 1.1]
-    assert flat(jacobian(gradient, point, mode="forward")) == pytest.approx(flat(hessian(f3, point)))
+def rosenbrock(a, b):
+    return (1 - a) ** 2 + 100 * (b - a * a) ** 2
+
+
+@pytest.mark.parametrize(("f", "point"), [(f3, [0.3, -0.7, 1.1]), (rosenbrock, [-1.2, 1.0])])
+def test_the_hessian_is_the_forward_jacobian_of_the_gradient(f, point):
+    gradient = lambda *xs: grad(f(*xs), xs, create_graph=True)  # Values: a graph to sweep
+    assert flat(jacobian(gradient, point, mode="forward")) == pytest.approx(flat(hessian(f, point)))
+
+
+def test_constants_carry_no_tangent():
+    """∂(aᵇ)/∂b is NaN for a < 0 (no real log): with b a constant it must not reach the sum, as
+    in PyTorch, where a constant's tangent is undefined rather than 0 (NaN · 0 = NaN)."""
+    assert jvp(lambda x: (x - 3) ** 2, [1.0], [1.0]) == (4.0, -4.0)
+    assert jacobian(lambda x: [(x - 3) ** 2], [1.0], mode="forward") == [[-4.0]]
+    value, hv = hvp(rosenbrock, [-1.2, 1.0], [1.0, 0.5], mode="forward-over-reverse")
+    assert hv == pytest.approx(hvp(rosenbrock, [-1.2, 1.0], [1.0, 0.5])[1]) and not any(map(math.isnan, hv))
 
 
 # -- bad input -----------------------------------------------------------------------------------
