@@ -1,6 +1,7 @@
 """Pictures for notebooks: the curves of a `fit` history, and a model's 2-D decision boundary.
 
     fig = plot_history(history)                       # loss (and accuracy) per epoch
+    fig = plot_diagnostics(history)                   # fit(..., diagnostics=True)'s numbers per step
     ax = plot_decision_boundary(model, X, y)          # the plane coloured by predicted class
     ax.figure.savefig("moons.png")
 
@@ -15,7 +16,7 @@ from puretorch_scalar.nn.module import Module
 from puretorch_scalar.tensor import Tensor
 from puretorch_scalar.train import History, evaluating, predict
 
-__all__ = ["plot_history", "plot_decision_boundary"]
+__all__ = ["plot_history", "plot_decision_boundary", "plot_diagnostics"]
 
 
 def _pyplot() -> Any:
@@ -83,3 +84,29 @@ def plot_decision_boundary(
     ax.set_xlim(lows[0], highs[0])
     ax.set_ylim(lows[1], highs[1])
     return ax
+
+
+def plot_diagnostics(history: History) -> Any:
+    """The numbers `fit(..., diagnostics=True)` recorded, per step and per parameter: the
+    update-to-data ratio (log10, with the healthy −3 dashed), the gradient's std, and the
+    fraction of dead units of each weight matrix. Returns the Figure."""
+    if "diagnostics" not in history:
+        raise ValueError(
+            "plot_diagnostics: the history has no diagnostics; train with fit(..., diagnostics=True)"
+        )
+    panels = [
+        ("update_ratio", "update / data (log10)"),
+        ("grad_std", "gradient std"),
+        ("dead", "dead units (weight rows with zero gradient)"),
+    ]
+    fig, axes = _pyplot().subplots(1, 3, figsize=(15, 3.5))
+    for ax, (key, title) in zip(axes, panels):
+        for name, record in history["diagnostics"].items():  # a bias's "dead" is NaN: not drawn
+            ax.plot(record[key], label=name)
+        ax.set_xlabel("step")
+        ax.set_title(title)
+    axes[0].axhline(-3, color="k", linestyle="--", linewidth=0.8)
+    axes[1].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from puretorch_scalar.checks import non_negative_int, positive_int
 from puretorch_scalar.data import batches
+from puretorch_scalar.diagnostics import Watch
 from puretorch_scalar.engine import Value, no_grad
 from puretorch_scalar.nn.module import Module
 from puretorch_scalar.optim import Optimizer
@@ -96,6 +97,7 @@ def fit(
     regularizer: Callable[[Module], Tensor | Value] | None = None,
     lr_schedule: Callable[[int], float] | None = None,
     seed: int | None = None,
+    diagnostics: bool = False,
 ) -> History:
     """Train `model` for `epochs` passes over (X, y) and return the history.
 
@@ -104,6 +106,9 @@ def fit(
       but not included in the recorded loss.
     - `lr_schedule(step)` sets `optimizer.lr` before step 0, 1, 2, … (counted across epochs).
     - `seed` makes the shuffling reproducible; `progress=False` silences the bar.
+    - `diagnostics=True` also records, per parameter and per step, the gradient's mean and
+      std, the fraction of dead units and the update-to-data ratio (see diagnostics.py) in
+      `history["diagnostics"]`, for `plot.plot_diagnostics`.
 
     The history maps "loss" and "accuracy" to one number per epoch (the mean over that epoch's
     batches, measured on each batch just before its update), plus "val_loss" and
@@ -118,6 +123,7 @@ def fit(
     history = _empty_history(validating=val_data is not None)
     bar = tqdm(total=epochs * math.ceil(len(X) / batch_size), disable=not progress, unit="step")
     steps = itertools.count()
+    watch = Watch(model) if diagnostics else None
 
     model.train()
     for epoch in range(epochs):
@@ -130,13 +136,19 @@ def fit(
             loss = loss_fn(outputs, yb)
             objective = loss if regularizer is None else loss + regularizer(model)  # only loss is recorded
             objective.backward()
+            if watch:
+                watch.gradients()
             optimizer.step()
+            if watch:
+                watch.updates()
             means.add(loss, outputs, yb)
             bar.update()
             bar.set_postfix(means.shown(), refresh=False)
         validation = None if val_data is None else evaluate(model, loss_fn, *val_data)
         _record(history, means, validation)
     bar.close()
+    if watch:
+        history["diagnostics"] = watch.history
     return history
 
 

@@ -313,3 +313,54 @@ def _count_paths(node, x):
     if node is x:
         return 1
     return sum(_count_paths(child, x) for child in node.children)
+
+
+# -- training diagnostics ------------------------------------------------------------------------
+
+
+def _moons_fit(diagnostics, epochs=3, dead_unit=False):
+    import random
+
+    random.seed(0)
+    X, y = pts.data.make_moons(40, noise=0.1, seed=0)
+    model = pts.nn.MLP(2, [4, 1])
+    if dead_unit:  # unit 0 of the hidden layer never fires: its pre-activation is always < 0
+        model.layers[0].bias.values()[0].data = -100.0
+    optimizer = pts.optim.SGD(model.parameters(), lr=0.1)
+    labels = [2 * t - 1 for t in y]
+    history = pts.fit(
+        model, pts.nn.HingeLoss(), optimizer, X, labels, epochs, progress=False, diagnostics=diagnostics
+    )
+    return model, history
+
+
+def test_diagnostics_are_recorded_per_parameter_and_step():
+    _, history = _moons_fit(True, dead_unit=True)
+    diag = history["diagnostics"]
+    assert list(diag) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert all(len(values) == 3 for record in diag.values() for values in record.values())
+    assert diag["0.weight"]["dead"] == [0.25, 0.25, 0.25]  # 1 of the 4 hidden units
+    assert all(math.isnan(x) for x in diag["0.bias"]["dead"])
+
+
+def test_the_update_ratio_is_the_sgd_step_relative_to_the_data():
+    model, history = _moons_fit(True, epochs=1)
+    # one full-batch SGD step: Δw = −lr·grad, so the ratio is log10(lr·rms(grad)/rms(w before))
+    w = model.layers[2].weight
+    grads = [v.grad for v in w.values()]
+    before = [v.data + 0.1 * g for v, g in zip(w.values(), grads)]
+    rms = lambda xs: math.sqrt(sum(x * x for x in xs) / len(xs))  # noqa: E731
+    expected = math.log10(0.1 * rms(grads) / rms(before))
+    assert history["diagnostics"]["2.weight"]["update_ratio"] == [pytest.approx(expected, rel=1e-9)]
+
+
+def test_diagnostics_off_records_nothing_and_the_plot_needs_them():
+    _, history = _moons_fit(False, epochs=1)
+    assert "diagnostics" not in history
+    pytest.importorskip("matplotlib")
+    from puretorch_scalar.plot import plot_diagnostics
+
+    with pytest.raises(ValueError, match="train with fit\\(..., diagnostics=True\\)"):
+        plot_diagnostics(history)
+    figure = plot_diagnostics(_moons_fit(True, epochs=2)[1])
+    assert [ax.get_title() for ax in figure.axes][:2] == ["update / data (log10)", "gradient std"]
