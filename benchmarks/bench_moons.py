@@ -2,7 +2,8 @@
 
 - puretorch_scalar: `nn.MLP`, `F.hinge_loss` + 1e-4·`F.l2_penalty`, `optim.SGD`;
 - micrograd itself (pip's `micrograd`, the `bench` extra), with the step of its demo notebook;
-- plain floats: the same forward and backward written out by hand (the floor).
+- plain floats: the same forward and backward written out by hand (the floor), in
+  `puretorch_scalar.manual` (notebook 00b derives them).
 
 A step is micrograd's: the MLP(2, [16, 16, 1]) on all 100 moons points, the hinge loss
 mean(relu(1 − y·s)) + 1e-4·Σp², backward, and p ← p − lr·∂L/∂p. All three start from the same
@@ -18,9 +19,8 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from operator import mul
 
-from puretorch_scalar import Tensor, data, fit, nn, optim
+from puretorch_scalar import Tensor, data, fit, manual, nn, optim
 from puretorch_scalar.demo import micrograd_mlp
 from puretorch_scalar.nn import functional as F
 from puretorch_scalar.train import evaluate
@@ -75,40 +75,18 @@ def micrograd_step(layers: list[tuple[list, list]]) -> Callable[[], float]:
 
 
 def floats_step(layers: list[tuple[list, list]]) -> Callable[[], float]:
-    """The same step by hand: per sample, the forward pass keeping pre-activations, then the
-    backward pass layer by layer; then the update with the L2 gradient 2·alpha·p."""
+    """The same step by hand: `manual.mlp_loss_and_grads` (the forward pass per sample, then
+    the backward pass layer by layer, notebook 00b), then the update p ← p − lr·∂L/∂p."""
     Ws = [[list(row) for row in W] for W, _ in layers]
     Bs = [list(b) for _, b in layers]
-    last = len(Ws) - 1
 
     def step() -> float:
-        n = len(X)
-        gW = [[[0.0] * len(row) for row in W] for W in Ws]
-        gB = [[0.0] * len(b) for b in Bs]
-        data_loss = 0.0
-        for x, y in zip(X, Y):
-            acts, pres = [x], []  # each layer's input, and its output before the relu
-            for i, (W, b) in enumerate(zip(Ws, Bs)):
-                pre = [sum(map(mul, row, acts[-1])) + bias for row, bias in zip(W, b)]
-                pres.append(pre)
-                acts.append(pre if i == last else [p if p > 0 else 0.0 for p in pre])
-            margin = 1.0 - y * acts[-1][0]
-            data_loss += max(margin, 0.0) / n
-            grad = [-y / n if margin > 0 else 0.0]  # ∂loss/∂(the layer's output before relu)
-            for i in range(last, -1, -1):
-                a = acts[i]
-                for j, g in enumerate(grad):
-                    gW[i][j] = [gw + g * ak for gw, ak in zip(gW[i][j], a)]
-                    gB[i][j] += g
-                if i:
-                    back = [sum(g * row[k] for g, row in zip(grad, Ws[i])) for k in range(len(a))]
-                    grad = [g if p > 0 else 0.0 for g, p in zip(back, pres[i - 1])]
-        reg = sum(w * w for W in Ws for row in W for w in row) + sum(v * v for b in Bs for v in b)
+        loss, gW, gB = manual.mlp_loss_and_grads(Ws, Bs, X, Y, ALPHA)
         for W, b, gWl, gBl in zip(Ws, Bs, gW, gB):
             for j, row in enumerate(W):
-                W[j] = [w - LR * (g + 2 * ALPHA * w) for w, g in zip(row, gWl[j])]
-                b[j] -= LR * (gBl[j] + 2 * ALPHA * b[j])
-        return data_loss + ALPHA * reg
+                W[j] = [w - LR * g for w, g in zip(row, gWl[j])]
+                b[j] -= LR * gBl[j]
+        return loss
 
     return step
 

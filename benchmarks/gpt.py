@@ -14,7 +14,8 @@
    - the same scalar code on puretorch_scalar's `Value`;
    - the same scalar code on micrograd's `Value` (pip's `micrograd`, the `bench` extra), given the
      exp and log it lacks;
-   - plain floats: the forward and backward passes written out by hand (the floor).
+   - plain floats: the forward and backward passes written out by hand (the floor), in
+     `puretorch_scalar.manual` (notebook 00b derives them).
    All five must compute the same first loss, and the hand-written gradients must equal the
    engine's (both checked).
 
@@ -30,9 +31,8 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from operator import mul
 
-from puretorch_scalar import Value, data
+from puretorch_scalar import Value, data, manual
 from puretorch_scalar.models import GPT, CharTokenizer, GPTConfig, train
 
 try:
@@ -43,19 +43,7 @@ except ImportError:  # the table then leaves micrograd out
 LR, BETAS, EPS = 0.01, (0.85, 0.99), 1e-5  # Adam's lr and betas; RMSNorm's eps
 C, D = 16, 4  # embedding width, head width (4 heads)
 SCALE = 1 / math.sqrt(D)
-# the model's parameter names, shortened for the scalar and the hand-written versions
-NAMES = {
-    "wte": "wte.weight",
-    "wpe": "wpe.weight",
-    "query": "blocks.0.attn.query.weight",
-    "key": "blocks.0.attn.key.weight",
-    "value": "blocks.0.attn.value.weight",
-    "proj": "blocks.0.attn.proj.weight",
-    "fc1": "blocks.0.mlp.0.weight",
-    "fc2": "blocks.0.mlp.2.weight",
-    "lm_head": "lm_head.weight",
-}
-Matrix = list[list[float]]
+Matrix = manual.Matrix
 Step = Callable[[list[int], float], float]  # (tokens, lr) -> the loss, after one Adam step
 
 
@@ -204,100 +192,7 @@ def _log(self: MGValue) -> MGValue:
     return out
 
 
-# -- plain floats: the backward pass by hand ---------------------------------------------------
-
-
-def matvec(w: Matrix, x: list[float]) -> list[float]:
-    return [sum(map(mul, row, x)) for row in w]
-
-
-def linear_backward(w: Matrix, grad_w: Matrix, xs: Matrix, dys: Matrix) -> Matrix:
-    """For y_t = w·x_t at every position t: adds Σ_t dy_t ⊗ x_t into grad_w, returns dx_t = wᵀ·dy_t."""
-    for x, dy in zip(xs, dys):
-        for row, d in zip(grad_w, dy):
-            if d:
-                row[:] = [g + d * xj for g, xj in zip(row, x)]
-    columns = list(zip(*w))
-    return [matvec(columns, dy) for dy in dys]
-
-
-def rmsnorm_rows(xs: Matrix) -> tuple[Matrix, list[float]]:
-    """y = x·r with r = (mean(x²) + eps)^−½, per row; returns the ys and the rs."""
-    rs = [(sum(map(mul, x, x)) / len(x) + EPS) ** -0.5 for x in xs]
-    return [[xi * r for xi in x] for x, r in zip(xs, rs)], rs
-
-
-def rmsnorm_backward(xs: Matrix, rs: list[float], dys: Matrix) -> Matrix:
-    """dx = r·dy − r³·x·(dy·x)/C."""
-    out = []
-    for x, r, dy in zip(xs, rs, dys):
-        c = r**3 * sum(map(mul, dy, x)) / len(x)
-        out.append([r * d - c * xi for d, xi in zip(dy, x)])
-    return out
-
-
-def softmax_floats(z: list[float]) -> list[float]:
-    top = max(z)
-    exps = [math.exp(zi - top) for zi in z]
-    total = sum(exps)
-    return [e / total for e in exps]
-
-
-def add(a: Matrix, b: Matrix) -> Matrix:
-    return [[x + y for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
-
-
-def floats_loss_and_grads(W: dict[str, Matrix], tokens: list[int]) -> tuple[float, dict[str, Matrix]]:
-    T = len(tokens) - 1
-    # forward, keeping what the backward pass needs
-    e = [[a + b for a, b in zip(W["wte"][tokens[t]], W["wpe"][t])] for t in range(T)]
-    x0, r0 = rmsnorm_rows(e)
-    h1, r1 = rmsnorm_rows(x0)
-    q, k, v = ([matvec(W[name], h) for h in h1] for name in ("query", "key", "value"))
-    att, weights = [[0.0] * C for _ in range(T)], {}
-    for lo in range(0, C, D):
-        for t in range(T):
-            w = softmax_floats(
-                [sum(map(mul, q[t][lo : lo + D], k[s][lo : lo + D])) * SCALE for s in range(t + 1)]
-            )
-            weights[t, lo] = w
-            for j in range(lo, lo + D):
-                att[t][j] = sum(ws * v[s][j] for s, ws in enumerate(w))
-    x1 = add(x0, [matvec(W["proj"], a) for a in att])
-    h2, r2 = rmsnorm_rows(x1)
-    f = [matvec(W["fc1"], h) for h in h2]
-    g = [[fi if fi > 0 else 0.0 for fi in row] for row in f]
-    x2 = add(x1, [matvec(W["fc2"], row) for row in g])
-    probs = [softmax_floats(matvec(W["lm_head"], x)) for x in x2]
-    loss = -sum(math.log(p[y]) for p, y in zip(probs, tokens[1:])) / T
-    # backward, from the loss down
-    G = {name: [[0.0] * len(row) for row in m] for name, m in W.items()}
-    dlogits = [[p / T for p in row] for row in probs]
-    for t, y in enumerate(tokens[1:]):
-        dlogits[t][y] -= 1 / T
-    dx2 = linear_backward(W["lm_head"], G["lm_head"], x2, dlogits)
-    dg = linear_backward(W["fc2"], G["fc2"], g, dx2)
-    df = [[d if fi > 0 else 0.0 for d, fi in zip(dr, fr)] for dr, fr in zip(dg, f)]
-    dx1 = add(dx2, rmsnorm_backward(x1, r2, linear_backward(W["fc1"], G["fc1"], h2, df)))
-    datt = linear_backward(W["proj"], G["proj"], att, dx1)
-    dq, dk, dv = ([[0.0] * C for _ in range(T)] for _ in range(3))
-    for (t, lo), w in weights.items():
-        dw = [sum(datt[t][j] * v[s][j] for j in range(lo, lo + D)) for s in range(t + 1)]
-        mean_dw = sum(map(mul, w, dw))
-        for s, (ws, dws) in enumerate(zip(w, dw)):
-            dz = ws * (dws - mean_dw) * SCALE  # softmax, then the 1/√d scale
-            for j in range(lo, lo + D):
-                dv[s][j] += ws * datt[t][j]
-                dq[t][j] += dz * k[s][j]
-                dk[s][j] += dz * q[t][j]
-    dh1 = linear_backward(W["query"], G["query"], h1, dq)
-    dh1 = add(dh1, linear_backward(W["key"], G["key"], h1, dk))
-    dh1 = add(dh1, linear_backward(W["value"], G["value"], h1, dv))
-    de = rmsnorm_backward(e, r0, add(dx1, rmsnorm_backward(x0, r1, dh1)))
-    for t, d in enumerate(de):
-        G["wte"][tokens[t]] = [a + b for a, b in zip(G["wte"][tokens[t]], d)]
-        G["wpe"][t] = [a + b for a, b in zip(G["wpe"][t], d)]
-    return loss, G
+# -- plain floats: the backward pass by hand (puretorch_scalar.manual, derived in notebook 00b) --
 
 
 def floats_gpt(weights: dict[str, Matrix]) -> Step:
@@ -305,7 +200,7 @@ def floats_gpt(weights: dict[str, Matrix]) -> Step:
     adam = Adam(sum(len(row) for m in W.values() for row in m))
 
     def step(tokens: list[int], lr: float) -> float:
-        loss, G = floats_loss_and_grads(W, tokens)
+        loss, G = manual.gpt_loss_and_grads(W, tokens, n_head=C // D, eps=EPS)
         flat = adam.update(
             [x for m in W.values() for row in m for x in row],
             [g for m in G.values() for row in m for g in row],
@@ -335,20 +230,15 @@ def new_model(vocab_size: int, seed: int) -> GPT:
     return GPT(GPTConfig(vocab_size))
 
 
-def weights_of(model: GPT) -> dict[str, Matrix]:
-    params = dict(model.named_parameters())
-    return {short: params[name].tolist() for short, name in NAMES.items()}
-
-
 def check_gradients(model: GPT, tokens: list[int]) -> None:
     """The hand-written backward pass must agree with the engine's, element by element."""
     loss = model.loss(tokens)
     model.zero_grad()
     loss.backward()
     params = dict(model.named_parameters())
-    floats_loss, G = floats_loss_and_grads(weights_of(model), tokens)
+    floats_loss, G = manual.gpt_loss_and_grads(manual.gpt_weights(model), tokens, n_head=C // D, eps=EPS)
     assert math.isclose(floats_loss, loss.item(), rel_tol=1e-12), (floats_loss, loss.item())
-    for short, name in NAMES.items():
+    for short, name in manual.GPT_NAMES.items():
         for ours, theirs in zip(sum(params[name].grad, []), sum(G[short], [])):
             assert math.isclose(ours, theirs, rel_tol=1e-8, abs_tol=1e-12), (name, ours, theirs)
     model.zero_grad()
@@ -390,7 +280,7 @@ def full_run(tokenizer: CharTokenizer, docs: list[list[int]], steps: int, seed: 
 def side_by_side(tokenizer: CharTokenizer, docs: list[list[int]], seed: int) -> None:
     model = new_model(tokenizer.vocab_size, seed)
     check_gradients(model, docs[0])
-    weights = weights_of(model)
+    weights = manual.gpt_weights(model)
     variants: dict[str, Callable[[], tuple[float, list[float]]]] = {
         "puretorch_scalar `GPT` (Tensor ops, dot nodes)": lambda: timed_train(model, docs, len(docs)),
         "microgpt's design: scalar code, binary nodes, KV cache": lambda: timed(
