@@ -9,6 +9,7 @@ import pytest
 
 from puretorch_scalar import Value, exercises, minimal
 from puretorch_scalar.exercises import n00b_by_hand, n03_tensors, n06_digits, n07_higher_order, n08_gpt
+from puretorch_scalar.exercises import n10_forward_mode as n10
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,6 +156,10 @@ WRONG = {
     "temperature": ([0.665241, 0.244728, 0.0900306], "expected [0.866813, 0.11731, 0.0158762]"),
     "attention_head": (lambda q, k, v: n08_gpt.attention_head(q * 2, k, v), "expected [["),
     "softmax_backward": (lambda w, dw: [wi * dwi for wi, dwi in zip(w, dw)], "expected ["),
+    "dual_div": (lambda a, b: n10.Dual(a.value / b.value, a.tangent / b.tangent), "expected 0.125, got 2"),
+    "count_sweeps": ((3, 30, "forward"), "jacfwd's sweeps: expected 30, got 3"),
+    "jvp_column": ([2 * math.cos(0.5), 2 * math.sin(0.5)], "expected [-0.958851, 1.75517]"),
+    "hvp_forward_over_reverse": (lambda f, point, v: [0.0] * len(point), "expected [0, 1.35128]"),
 }
 
 
