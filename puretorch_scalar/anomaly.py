@@ -48,7 +48,13 @@ class Site:
 
     def __str__(self) -> str:
         code = linecache.getline(self.file, self.line).strip()
-        return f"{Path(self.file).name}:{self.line}" + (f": {code}" if code else "")
+        # Jupyter runs a cell as a file named by a hash, /tmp/ipykernel_<pid>/<hash>.py
+        where = (
+            f"line {self.line} of a notebook cell"
+            if "ipykernel_" in self.file
+            else f"{Path(self.file).name}:{self.line}"
+        )
+        return where + (f": {code}" if code else "")
 
 
 @dataclass

@@ -25,6 +25,7 @@ from puretorch_scalar.exercises import (  # noqa: F401
     n06_digits,
     n07_higher_order,
     n08_gpt,
+    n09_debugging,
     n10_forward_mode,
 )
 from puretorch_scalar.exercises.bug_hunt import BUGS, bug_hunt
