@@ -160,6 +160,10 @@ WRONG = {
     "count_sweeps": ((3, 30, "forward"), "jacfwd's sweeps: expected 30, got 3"),
     "jvp_column": ([2 * math.cos(0.5), 2 * math.sin(0.5)], "expected [-0.958851, 1.75517]"),
     "hvp_forward_over_reverse": (lambda f, point, v: [0.0] * len(point), "expected [0, 1.35128]"),
+    "count_paths": ((2, 8.0), "paths from y down to a: expected 3, got 2"),
+    "clip_hook": (lambda g: g, "x.grad for y = 10·x, with the hook on x: expected 1, got 10"),
+    "find_the_nan": ("exp", "the op: expected '-', got 'exp'"),
+    "healthy_lr": (0.5, "within −3 ± 0.5 (it is -1.59)"),
 }
 
 
