@@ -17,6 +17,7 @@ SCRIPTS = [
     "bench_digits.py",
     "gpt.py",
     "bench_jacobian.py",
+    "bench_debugging.py",
 ]
 
 

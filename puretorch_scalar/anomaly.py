@@ -60,7 +60,7 @@ class Site:
 @dataclass
 class _Record:
     sites: dict[Any, Site] = field(default_factory=dict)  # node -> where it was built
-    used: dict[Any, tuple[float, Site]] = field(default_factory=dict)  # leaf -> (data when used, by)
+    leaves: dict[Any, list[tuple[Any, float]]] = field(default_factory=dict)  # node -> its leaves' data then
 
 
 class _Records(threading.local):
@@ -113,9 +113,7 @@ def created(node: Any) -> None:
     file, line = _user_line()
     site = Site(f"t{len(record.sites) + 1} ({node.op})", file, line)
     record.sites[node] = site
-    for child in node.children:
-        if not child.children and child not in record.used:
-            record.used[child] = (child.data, site)
+    record.leaves[node] = [(child, child.data) for child in node.children if not child.children]
     inputs = [child.data for child in node.children]
     if math.isnan(node.data) and not any(map(math.isnan, inputs)):
         shown = ", ".join(f"{x:.6g}" for x in inputs)
@@ -126,18 +124,19 @@ def created(node: Any) -> None:
 
 
 def check_leaves(order: list) -> None:
-    """Before backward: every leaf used in anomaly mode still holds the data it was used with."""
+    """Before backward: every leaf still holds the data that the nodes built in anomaly mode were
+    computed with."""
     record = _records.current
     for node in order:
-        if node.children or node not in record.used:
-            continue
-        then, site = record.used[node]
-        if node.data != then and not (math.isnan(node.data) and math.isnan(then)):
-            raise AnomalyError(
-                f"detect_anomaly: backward: the leaf {name(node)} held {then:.6g} when {site.name} "
-                f"used it at {site}, and holds {node.data:.6g} now: its .data was changed between "
-                "forward and backward, so the gradients would be computed with the wrong numbers"
-            )
+        for leaf, then in record.leaves.get(node, ()):
+            if leaf.data != then and not (math.isnan(leaf.data) and math.isnan(then)):
+                site = record.sites[node]
+                leaf_name = f"the leaf {leaf.label!r}" if leaf.label else "an unlabelled leaf"
+                raise AnomalyError(
+                    f"detect_anomaly: backward: {leaf_name} held {then:.6g} when {site.name} used it at "
+                    f"{site}, and holds {leaf.data:.6g} now: its .data was changed between forward and "
+                    "backward, so the gradients would be computed with the wrong numbers"
+                )
 
 
 def check_contribution(node: Any, child: Any, local: Any, grad: Any, contribution: Any) -> None:

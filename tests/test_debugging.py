@@ -364,3 +364,16 @@ def test_diagnostics_off_records_nothing_and_the_plot_needs_them():
         plot_diagnostics(history)
     figure = plot_diagnostics(_moons_fit(True, epochs=2)[1])
     assert [ax.get_title() for ax in figure.axes][:2] == ["update / data (log10)", "gradient std"]
+
+
+def test_a_training_loop_inside_detect_anomaly_raises_nothing():
+    """Each step uses the weights the previous step changed: only a change *between* a node's
+    forward and its backward is an anomaly."""
+    w = Value(1.0, "w")
+    with detect_anomaly():
+        for _ in range(3):
+            loss = (w * 3 - 1) ** 2
+            w.grad = 0.0
+            loss.backward()
+            w.data -= 0.01 * w.grad
+    assert w.data != 1.0
