@@ -99,13 +99,13 @@ WRONG = {
     "value_pow": (NoExponentGrad, "expected 5.54518, got 0"),
     "topological_order": (recursive_order, "expected an order of 20,001 nodes, got RecursionError"),
     "backward": (backward_leaves_first, "expected 13, got 1"),
-    "linear_backward": (
-        lambda x, W, b, dout: (*n00b_by_hand.linear_backward(x, W, b, dout)[:2], dout[0]),
-        "db: expected [",
-    ),
     "mse_backward": (
         lambda pred, target: [p - t for p, t in zip(pred, target)],
         "expected [-0.25, -1, 0.25, 0.25]",
+    ),
+    "tanh_layer_backward": (
+        lambda x, W, b, dout: n00b_by_hand.tanh_layer_backward(x, W, b, [[0.0] * 2 for _ in dout]),
+        "dx for x (3, 4), W (4, 2), b (2,): expected [[",
     ),
     "cross_entropy_backward": (
         lambda logits, label: [-1.0 if i == label else 0.0 for i in range(len(logits))],
@@ -196,9 +196,15 @@ def test_an_exercise_cell_not_written_yet_fails_politely(capsys):
     assert "not written yet: the answer raised NotImplementedError('your turn')" in capsys.readouterr().out
 
 
+def test_the_placeholder_of_an_exercise_cell_gives_nothing_away(capsys):
+    assert exercises.check("count_parameters", ...) is False
+    out = capsys.readouterr().out
+    assert "not answered yet: replace the ... with your answer" in out and "41" not in out
+
+
 def test_an_answer_that_raises_is_reported_not_raised(capsys):
     assert exercises.check("chain_rule_by_hand", 3.0) is False
-    assert exercises.check("linear_backward", lambda x, W, b, dout: 1 / 0) is False
+    assert exercises.check("tanh_layer_backward", lambda x, W, b, dout: 1 / 0) is False
     out = capsys.readouterr().out
     assert "how many entries the answer has (∂f/∂a, ∂f/∂b, ∂f/∂c): expected 3, got None" in out
     assert "the answer raised ZeroDivisionError: division by zero" in out

@@ -18,36 +18,6 @@ from puretorch_scalar.tensor import Tensor
 Matrix = list[list[float]]
 
 
-def linear_backward(x: Matrix, W: Matrix, b: list[float], dout: Matrix) -> tuple[Matrix, Matrix, list[float]]:
-    """y = x·W + b for x (n, i), W (i, o), b (o,); dout = ∂L/∂y (n, o). Each y[n][o] is
-    Σᵢ x[n][i]·W[i][o] + b[o], so ∂y[n][o]/∂x[n][i] = W[i][o], ∂y[n][o]/∂W[i][o] = x[n][i] and
-    ∂y[n][o]/∂b[o] = 1; summing over what each input reaches gives
-
-        dx = dout·Wᵀ,   dW = xᵀ·dout,   db = Σₙ dout[n]"""
-    rows, ins, outs = range(len(x)), range(len(W)), range(len(b))
-    dx = [[sum(dout[n][o] * W[i][o] for o in outs) for i in ins] for n in rows]
-    dW = [[sum(x[n][i] * dout[n][o] for n in rows) for o in outs] for i in ins]
-    db = [sum(dout[n][o] for n in rows) for o in outs]
-    return dx, dW, db
-
-
-@exercise(
-    "linear_backward",
-    "00b",
-    "linear_backward(x, W, b, dout) -> (dx, dW, db) for y = x·W + b on a batch",
-    answer=linear_backward,
-)
-def _linear_backward(answer: Callable, r: Report) -> None:
-    rng = random.Random(0)
-    x, W, b, dout = (random_array(rng, *shape) for shape in ((3, 4), (4, 2), (2,), (3, 2)))
-    dx, dW, db = answer(x, W, b, dout)
-    X, Wt, bt = Tensor(x), Tensor(W), Tensor(b)
-    (X @ Wt + bt).backward(dout)
-    r.equal("dx for x (3, 4), W (4, 2), b (2,)", dx, X.grad, "dx = dout·Wᵀ: shape (3, 4), like x")
-    r.equal("dW", dW, Wt.grad, "dW = xᵀ·dout: shape (4, 2), like W; each entry sums over the batch")
-    r.equal("db", db, bt.grad, "db = dout summed over the batch (its rows): b is added to every row")
-
-
 def mse_backward(pred: list[float], target: list[float]) -> list[float]:
     """L = (1/n)·Σ (pᵢ − tᵢ)², so ∂L/∂pᵢ = 2·(pᵢ − tᵢ)/n."""
     n = len(pred)
@@ -70,6 +40,40 @@ def _mse_backward(answer: Callable, r: Report) -> None:
         P.grad,
         "d/dp (p − t)² = 2(p − t), and the mean divides by n",
     )
+
+
+def tanh_layer_backward(
+    x: Matrix, W: Matrix, b: list[float], dout: Matrix
+) -> tuple[Matrix, Matrix, list[float]]:
+    """y = tanh(x·W + b) for x (n, i), W (i, o), b (o,); dout = ∂L/∂y (n, o). First back through
+    tanh, elementwise: dpre = dout·(1 − y²); then through the linear map, as in the notebook:
+
+        dx = dpre·Wᵀ,   dW = xᵀ·dpre,   db = Σₙ dpre[n]"""
+    rows, ins, outs = range(len(x)), range(len(W)), range(len(b))
+    y = [[math.tanh(sum(x[n][i] * W[i][o] for i in ins) + b[o]) for o in outs] for n in rows]
+    dpre = [[dout[n][o] * (1 - y[n][o] ** 2) for o in outs] for n in rows]
+    dx = [[sum(dpre[n][o] * W[i][o] for o in outs) for i in ins] for n in rows]
+    dW = [[sum(x[n][i] * dpre[n][o] for n in rows) for o in outs] for i in ins]
+    db = [sum(dpre[n][o] for n in rows) for o in outs]
+    return dx, dW, db
+
+
+@exercise(
+    "tanh_layer_backward",
+    "00b",
+    "tanh_layer_backward(x, W, b, dout) -> (dx, dW, db) for y = tanh(x·W + b) on a batch",
+    answer=tanh_layer_backward,
+)
+def _tanh_layer_backward(answer: Callable, r: Report) -> None:
+    rng = random.Random(0)
+    x, W, b, dout = (random_array(rng, *shape) for shape in ((3, 4), (4, 2), (2,), (3, 2)))
+    dx, dW, db = answer(x, W, b, dout)
+    X, Wt, bt = Tensor(x), Tensor(W), Tensor(b)
+    (X @ Wt + bt).tanh().backward(dout)
+    hint = "back through tanh first: dpre = dout·(1 − y²), then the Linear layer's formulas with dpre"
+    r.equal("dx for x (3, 4), W (4, 2), b (2,)", dx, X.grad, hint)
+    r.equal("dW", dW, Wt.grad, "dW = xᵀ·dpre: shape (4, 2), like W; each entry sums over the batch")
+    r.equal("db", db, bt.grad, "db = dpre summed over the batch (its rows): b is added to every row")
 
 
 def cross_entropy_backward(logits: list[float], label: int) -> list[float]:
