@@ -54,7 +54,7 @@ test-deep: $(READY)  ## the property tests alone, on 1000 fresh random examples 
 	HYPOTHESIS_PROFILE=deep $(BIN)/pytest -m hypothesis
 
 notebooks-run: $(READY) graphviz  ## re-execute the notebooks in place, keeping their outputs
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb  # widget state would make static copies load widget code from a CDN
 
 docs: $(READY)
 	$(BIN)/mkdocs serve

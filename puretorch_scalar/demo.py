@@ -55,7 +55,7 @@ def pictures_demo(root: Value, out: Path) -> None:
     print(f"\npictures in {out.resolve()}:")
     print(f"  {svg.name:<22} the graph (open it in a browser)")
     print(f"  {png.name:<22} the same, as PNG")
-    print(f"  {steps.name:<22} the backward pass, one node at a time (prev / next / play)")
+    print(f"  {steps.name:<22} the backward pass step by step, with its arithmetic (← / →, play)")
 
 
 def micrograd_mlp(seed: int = 0) -> nn.MLP:

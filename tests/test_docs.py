@@ -93,7 +93,7 @@ def test_getting_started_runs_as_written(tmp_path, monkeypatch, capsys):
     assert printed[:2] == ["-2.0", "2.0"]
     assert float(printed[2]) >= 0.9  # the moons model's final training accuracy
     assert (tmp_path / "c.svg").read_text().count("<svg") == 1
-    assert "pts-frame" in (tmp_path / "c_backward.html").read_text()
+    assert 'class="pts-steps"' in (tmp_path / "c_backward.html").read_text()  # the player
 
 
 def test_concepts_quotes_the_reference_algorithm_of_engine_py_verbatim():

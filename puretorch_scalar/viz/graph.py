@@ -12,7 +12,8 @@ Numbers show 4 significant digits. The fill colour says what kind of Value a nod
 
 Highlighted nodes (`highlight=`) get a red border, a light-red fill and a red oval for the
 operation that made them; their input edges turn red too. A legend under the picture names the
-kinds that appear.
+kinds that appear. (`backward_steps` also writes a name on unlabelled nodes, in italics, and
+turns the red edges round: there they show the gradient flowing backward.)
 
 Big graphs are summarised (`max_nodes`): only the Values nearest the output are kept, and of a
 wide node only its first inputs (a `dot` keeps its pairs xᵢ, yᵢ together); each cut is a dashed
@@ -181,37 +182,49 @@ class Scene:
             nodes = [v for v in everything if v in kept]
         return cls(outputs, everything, nodes, rankdir, show_grad, legend, max_nodes)
 
+    def ids(self) -> dict[Value, str]:
+        """The Graphviz name of each Value drawn: "v0", "v1", … (the oval of its op is "v1_op")."""
+        return {v: f"v{i}" for i, v in enumerate(self.nodes)}
+
     def draw(
         self,
         grad_of: Callable[[Value], float | None],
         highlight: Iterable[Value] = (),
         updated: Iterable[Value] = (),
+        names: Mapping[Value, str] | None = None,
+        backward: bool = False,
     ) -> Graph:
         """The picture, with `grad_of(v)` in each grad cell (None: blank), `highlight` in red and
-        the grad cells of `updated` in yellow."""
+        the grad cells of `updated` in yellow. `names`: what to call unlabelled nodes (written in
+        italics); `backward`: the red edges point from result to inputs, the way gradients flow."""
         highlight, updated, outputs = set(highlight), set(updated), set(self.outputs)
         g = Graph(
             graph_attr={"rankdir": self.rankdir, "bgcolor": "white", "fontname": FONT, "fontsize": "10"},
             node_attr={"fontname": FONT, "fontsize": "11", "shape": "plain"},
             edge_attr={"arrowsize": "0.6", "color": LINE},
         )
-        ids = {v: f"v{i}" for i, v in enumerate(self.nodes)}
+        ids = self.ids()
         kinds = {v: kind_of(v, outputs) for v in self.nodes}
         for v, vid in ids.items():
             hot = v in highlight
             grad = grad_of(v) if self.show_grad and kinds[v] != "constant" else None
-            label = _record(v, kinds[v], grad, hot, v in updated, self.show_grad)
+            name = v.label or (names or {}).get(v, "")
+            label = _record(v, name, kinds[v], grad, hot, v in updated, self.show_grad)
             g.node(vid, label, **({"class": "highlight"} if hot else {}))
             if v.children:
-                self._draw_op(g, v, vid, ids, hot)
+                self._draw_op(g, v, vid, ids, hot, backward)
         caption = self._caption(sorted(set(kinds.values()), key=list(KIND_COLOURS).index))
         if caption:
             g.attr(label=caption, labelloc="b")
         return g
 
-    def _draw_op(self, g: Graph, v: Value, vid: str, ids: dict[Value, str], hot: bool) -> None:
+    def _draw_op(
+        self, g: Graph, v: Value, vid: str, ids: dict[Value, str], hot: bool, backward: bool
+    ) -> None:
         """The op oval of `v`, its edges, and a dashed "… more inputs" box for inputs not drawn."""
         red = {"color": HIGHLIGHT_LINE, "penwidth": "2"} if hot else {}
+        if hot and backward:  # the arrowhead at the tail end: same layout, reversed arrow
+            red["dir"] = "back"
         op_id = vid + "_op"
         g.node(op_id, escape(op_symbol(v.op)), **(OP_STYLE | red))
         g.edge(op_id, vid, **red)
@@ -241,14 +254,21 @@ class Scene:
         return f'<<table border="0" cellspacing="4" color="{FAINT}">{"".join(rows)}</table>>'
 
 
-def _record(v: Value, kind: str, grad: float | None, hot: bool, updated: bool, show_grad: bool) -> str:
-    """The HTML-like label of one Value: `label | data | grad` cells (a constant: its number)."""
+def _record(
+    v: Value, name: str, kind: str, grad: float | None, hot: bool, updated: bool, show_grad: bool
+) -> str:
+    """The HTML-like label of one Value: `name | data | grad` cells (a constant: its number). A
+    name that is not the Value's own label is an automatic one, set in italics."""
     fill, line = (HIGHLIGHT_FILL, HIGHLIGHT_LINE) if hot else (KIND_COLOURS[kind], LINE)
     table = f'<table border="0" cellborder="1" cellspacing="0" bgcolor="{fill}" color="{line}"'
     if kind == "constant":
         number = f'<font point-size="9">{fmt(v.data)}</font>'
         return f'<{table} cellpadding="2"><tr><td>{number}</td></tr></table>>'
-    cells = [f"<td><b>{escape(v.label)}</b></td>"] if v.label else []
+    cells = []
+    if name:
+        cells.append(
+            f"<td><b>{escape(name)}</b></td>" if name == v.label else f"<td><i>{escape(name)}</i></td>"
+        )
     cells.append(f"<td>data {fmt(v.data)}</td>")
     if show_grad:
         shading = f' bgcolor="{UPDATED_FILL}"' if updated else ""

@@ -1,41 +1,71 @@
 """Replaying the backward pass one node at a time: `backward_steps`.
 
 Backward visits the nodes from the output down (reverse topological order). At each non-leaf
-node it applies the chain rule once, pushing the node's gradient into its inputs:
+node it applies the chain rule once, pushing the node's gradient into each of its inputs:
 
-    child.grad += ∂node/∂child · node.grad
+    child.grad = child.grad + ∂node/∂child · node.grad
 
 `backward_steps(root)` records that sweep as frames. Frame 0 seeds the output's gradient; frame k
-shows the k-th node processed (highlighted in red), the gradients it just updated (yellow) and
-every gradient known so far; gradients not reached yet are blank. So there is one frame per
-non-leaf node, plus the start.
+is step k, the k-th node processed (highlighted in red, its edges turned round to show the
+gradient flowing back), with the gradients it just updated (yellow) and every gradient known so
+far; gradients not reached yet are blank. So there is one frame per non-leaf node, plus the start.
+
+Every Value has a name, written on its box: its label, else an automatic `t1`, `t2`, … (in the
+order the forward pass made them). A caption states the step with those names and numbers:
+
+    Step 3 of 5: back through the × that made t1 = x1 × w1, with t1.grad = 0.5
+      rule: ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
+      ∂t1/∂x1 = w1 = −3;  x1.grad = 0 + (−3)(0.5) = −1.5
+      ∂t1/∂w1 = x1 = 2;  w1.grad = 0 + (2)(0.5) = 1
+
+The rule and the symbol come from the op registry. `∂t1/∂x1 = w1` is the registry's derivative
+run on the nodes themselves (as `backward(create_graph=True)` does), so it names the Values it
+is made of; the sum shows the gradient as it was before the step, which is where a node used
+twice accumulates.
 
 The frames' gradients are computed in a private dictionary: the graph's `.grad` values are never
 read or written. The frames show one clean pass, as if every gradient were zero before it.
 
-In a notebook the result displays as a small HTML player (previous / next / play, a slider, ←/→
-keys); `.save("steps.html")` writes the same player as a page. It is self-contained: each frame's
-SVG is rendered once by Graphviz and embedded, and a few lines of plain JavaScript flip between
-them — no widgets, no network.
+In a notebook the result displays as a small HTML player (previous / next / play at a chosen
+speed, a slider, ←/→ keys, the visit order with the finished nodes ticked); `.save("steps.html")`
+writes the same player as a page. It is self-contained: Graphviz draws the picture once, and a
+few lines of plain JavaScript restyle that one SVG for each frame (red node and edges, yellow
+grad cells, the grad texts) from a small table of what each step changed — no widgets, no network.
 """
 
 from __future__ import annotations
 
+import json
 import numbers
 import os
-from collections.abc import Iterable, Sequence
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from html import escape
 from importlib.resources import files
+from itertools import count
 from pathlib import Path
 from string import Template
 from uuid import uuid4
 
 from puretorch_scalar import ops
 from puretorch_scalar.engine import Constant, Value, local_grads
-from puretorch_scalar.viz.graph import Graph, Scene, fmt, op_symbol, output_values
+from puretorch_scalar.grad_mode import enable_grad
+from puretorch_scalar.viz.graph import (
+    HIGHLIGHT_FILL,
+    HIGHLIGHT_LINE,
+    UPDATED_FILL,
+    Graph,
+    Scene,
+    fmt,
+    op_symbol,
+    output_values,
+)
 
 LINES_PER_STEP = 6  # chain-rule lines a caption lists before "… and 58 more"
+OPERANDS_SHOWN = 3  # of an n-ary node's operands, in "t9 = Σ(t1, t2, t3, … 64 in all)"
 
 PLAYER = Template(files(__package__).joinpath("player.html").read_text(encoding="utf-8"))
 PAGE = Template("""<!DOCTYPE html>
@@ -46,35 +76,48 @@ $player
 </body>
 </html>
 """)
+SVG = "http://www.w3.org/2000/svg"
 
 
 @dataclass(eq=False)
 class Frame:
     """One step of the replay.
 
+    step:    backward's step number: 0 for the start, k for the k-th node processed (the
+             counter of the player shows it)
     node:    the Value whose gradient is being pushed to its inputs, highlighted (None for the
              start, and for a last frame of steps through nodes that are not drawn)
     grads:   every gradient known after this step (Values missing from it are still blank)
-    caption: what happened, as the chain rule: `w1.grad += 2 × 0.5 → 1`
+    updated: the drawn Values whose gradient this step changed (their grad cells are yellow)
+    caption: what happened, as the chain rule with names and numbers (see the module docstring)
     graph:   the picture (a Digraph; displays inline in Jupyter)
     """
 
+    step: int
     node: Value | None
     grads: dict[Value, float] = field(repr=False)
+    updated: tuple[Value, ...] = field(repr=False)
     caption: str
-    graph: Graph = field(repr=False)
+    picture: Callable[[Frame], Graph] = field(repr=False)
+
+    @property
+    def graph(self) -> Graph:
+        return self.picture(self)
 
     def _repr_html_(self) -> str:
-        return f"<div>{_inline(self.graph)}<pre>{escape(self.caption)}</pre></div>"
+        return f"<div>{inline_svg(self.graph)}<pre>{escape(self.caption)}</pre></div>"
 
 
 class BackwardSteps(Sequence[Frame]):
-    """The frames of one backward pass: `len(steps)`, `steps[k]`, a player in Jupyter, `.save(path)`."""
+    """The frames of one backward pass: `len(steps)`, `steps[k]`, a player in Jupyter, `.save(path)`.
 
-    def __init__(self, frames: list[Frame], title: str) -> None:
+    `names` maps every Value but the constants to its name in the pictures and captions."""
+
+    def __init__(self, frames: list[Frame], title: str, scene: Scene, names: dict[Value, str]) -> None:
         self.frames = frames
         self.title = title
-        self._svgs: list[str] | None = None
+        self.scene = scene
+        self.names = names
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -85,23 +128,63 @@ class BackwardSteps(Sequence[Frame]):
     def __repr__(self) -> str:
         return f"BackwardSteps({self.title!r}, {len(self)} frames)"
 
-    def svgs(self) -> list[str]:
-        """Every frame as inline SVG, rendered by Graphviz on first use and kept."""
-        if self._svgs is None:
-            self._svgs = [_inline(frame.graph) for frame in self.frames]
-        return self._svgs
+    @cached_property
+    def svg(self) -> str:
+        """The player's one picture, as inline SVG: the first frame, drawn by Graphviz (on first
+        use), with the hooks its script restyles (see `_stage`)."""
+        first = self.frames[0]
+        graph = self.scene.draw(first.grads.get, names=self.names)
+        graded = {vid for v, vid in self.scene.ids().items() if not isinstance(v, Constant)}
+        return _stage(inline_svg(graph), graded, marker=f"pts-back-{uuid4().hex[:8]}")
+
+    def script_data(self) -> dict:
+        """What the player's script needs, per frame: the step, the highlighted node, the grad
+        texts that changed since the frame before, the yellow cells and the caption."""
+        ids = self.scene.ids()
+        known: dict[Value, float] = {}
+        frames = []
+        for frame in self.frames:
+            changed = {
+                ids[v]: fmt(g)
+                for v, g in frame.grads.items()
+                if v in ids and not isinstance(v, Constant) and known.get(v) != g
+            }
+            known = frame.grads
+            node = ids.get(frame.node) if frame.node is not None else None
+            frames.append(
+                {
+                    "step": frame.step,
+                    "node": node,
+                    "grads": changed,
+                    "updated": [ids[v] for v in frame.updated],
+                    "caption": frame.caption,
+                }
+            )
+        steps = max(frame.step for frame in self.frames)
+        return {"steps": steps, "frames": frames}
 
     def _repr_html_(self) -> str:
         """The player: a fragment of HTML with its own style and script (a fresh id each time,
         so that the same steps displayed twice in a notebook make two working players)."""
-        frames = "\n".join(
-            f'<div class="pts-frame" data-step="{k}"{" hidden" if k else ""}>\n'
-            f'<div class="pts-svg">{svg}</div>\n<pre class="pts-caption">{escape(frame.caption)}</pre>\n'
-            "</div>"
-            for k, (frame, svg) in enumerate(zip(self.frames, self.svgs()))
+        order = "\n".join(
+            f'<li data-frame="{k}">{escape(self.names[frame.node])}</li>'
+            for k, frame in enumerate(self.frames)
+            if frame.node is not None
         )
-        player_id = f"pts-steps-{uuid4().hex[:8]}"
-        return PLAYER.substitute(player_id=player_id, frames=frames, count=len(self), last=len(self) - 1)
+        data = json.dumps(self.script_data(), ensure_ascii=False).replace("<", "\\u003c")
+        return PLAYER.substitute(
+            player_id=f"pts-steps-{uuid4().hex[:8]}",
+            svg=self.svg,
+            marker=re.search(r'<marker id="([^"]+)"', self.svg)[1],
+            caption=escape(self.frames[0].caption),
+            order=order,
+            data=data,
+            last=len(self) - 1,
+            steps=max(frame.step for frame in self.frames),
+            hot_fill=HIGHLIGHT_FILL,
+            hot_line=HIGHLIGHT_LINE,
+            updated_fill=UPDATED_FILL,
+        )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the player as a standalone HTML page and return its path."""
@@ -111,15 +194,141 @@ class BackwardSteps(Sequence[Frame]):
         return path
 
 
-def _inline(graph: Graph) -> str:
+def inline_svg(graph: Graph) -> str:
     """The graph as an `<svg>` element to embed in HTML (without the XML prolog and doctype)."""
     svg = graph.pipe(format="svg", encoding="utf-8")
     return svg[svg.index("<svg") :]
 
 
-def _name(v: Value) -> str:
-    """How a caption refers to a node: its label, else its box in the picture: `[data 0.7616]`."""
-    return v.label or f"[data {fmt(v.data)}]"
+def _stage(svg: str, graded: set[str], marker: str) -> str:
+    """Graphviz's SVG with hooks for the player's script and style.
+
+    Each Value's group gets `data-node="v3"` (its Graphviz name, which SVG keeps as `<title>`),
+    its background `class="pts-box"`, and, for the names in `graded`, its grad cell and text
+    `pts-grad-cell` and `pts-grad` (the text centred in its cell, so that any number fits there).
+    Op ovals and edges get `data-step-of="v3"`: the node whose step turns them red. A `<marker>`
+    with the id `marker` draws the arrowheads of red edges at their tail, pointing backward."""
+    ET.register_namespace("", SVG)
+    root = ET.fromstring(svg)
+    tag = lambda name: f"{{{SVG}}}{name}"  # noqa: E731
+    for group in root.iter(tag("g")):
+        title = group.findtext(tag("title"), "")
+        kind = group.get("class")
+        if kind == "node" and re.fullmatch(r"v\d+", title):
+            group.set("data-node", title)
+            shapes = [e for e in group if e.tag in (tag("polygon"), tag("text"))]
+            shapes[0].set("class", "pts-box")
+            if title in graded:  # the last cell is the grad: its border, then its text
+                cell, text = shapes[-2], shapes[-1]
+                xs = [float(point.split(",")[0]) for point in cell.get("points").split()]
+                cell.set("class", "pts-grad-cell")
+                text.attrib.update(
+                    {"class": "pts-grad", "text-anchor": "middle", "x": f"{(min(xs) + max(xs)) / 2:g}"}
+                )
+        elif kind == "node" and title.endswith("_op"):
+            group.set("data-step-of", title.removesuffix("_op"))
+        elif kind == "edge" and "_cut" not in title:  # "v1->v3_op" or "v3_op->v3"
+            group.set("data-step-of", re.search(r"(v\d+)_op", title)[1])
+    defs = ET.Element(tag("defs"))
+    arrow = ET.SubElement(defs, tag("marker"), id=marker, viewBox="0 0 10 7", refX="10", refY="3.5")
+    arrow.attrib.update(markerWidth="8", markerHeight="5.6", markerUnits="userSpaceOnUse")
+    arrow.set("orient", "auto-start-reverse")  # at the path's start, pointing away from it
+    ET.SubElement(arrow, tag("path"), d="M0,0 L10,3.5 L0,7 z", fill=HIGHLIGHT_LINE)
+    root.insert(0, defs)
+    return ET.tostring(root, encoding="unicode")
+
+
+# -- captions -----------------------------------------------------------------------------------
+
+
+def node_names(root: Value) -> dict[Value, str]:
+    """A name for each Value below `root` but the constants, unique among them: its label, else
+    `t1`, `t2`, … in the order Python evaluates an expression (each node after its inputs, taken
+    left to right, where `topological_order` takes the last one first). An automatic name never
+    takes a label's; a label used again gets `#2`, `#3`, … Constants are named by their number."""
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.children) if child not in seen)
+    values = [v for v in order if not isinstance(v, Constant)]
+    labels = {v.label for v in values if v.label}
+    automatic = (name for name in (f"t{i}" for i in count(1)) if name not in labels)
+    names: dict[Value, str] = {}
+    used: set[str] = set()
+    for v in values:
+        name = v.label or next(automatic)
+        for k in count(2):
+            if name not in used:
+                break
+            name = f"{v.label}#{k}"
+        used.add(name)
+        names[v] = name
+    return names
+
+
+def _num(x: float) -> str:
+    """A number in a caption: 4 significant digits, with a real minus sign."""
+    return fmt(x).replace("-", "−")
+
+
+def _formula(op: str, operands: Sequence[str]) -> str:
+    """The op applied to operands (already written out): `x1 × w1`, `tanh(n)`, `−x`, or
+    `Σ(t1, t2, t3, … 64 in all)`."""
+    record = ops.get(op)
+    if op == "neg":  # its symbol, −x, is already a formula
+        return f"−{operands[0]}"
+    if record.arity == 2:
+        return f"{operands[0]} {op_symbol(op)} {operands[1]}"
+    if len(operands) > OPERANDS_SHOWN + 1:
+        operands = [*operands[:OPERANDS_SHOWN], f"… {len(operands)} in all"]
+    return f"{op_symbol(op)}({', '.join(operands)})"
+
+
+def _expression(d: Value | float, names: Mapping[Value, str]) -> str:
+    """A local derivative as a formula of named Values: a node of the graph is its name, a number
+    is itself, and a node the rule built is its op applied to its operands (an operand that is
+    itself written with an operator, or negative, in parentheses)."""
+    if not isinstance(d, Value):
+        return _num(d)
+    if d in names:
+        return names[d]
+    if not d.children:
+        return _num(d.data)
+    infix = d.op == "neg" or ops.get(d.op).arity == 2
+    operands = [_expression(c, names) for c in d.children]
+    if infix:
+        operands = [
+            f"({text})" if _is_compound(c, names) or text.startswith("−") else text
+            for c, text in zip(d.children, operands)
+        ]
+    return _formula(d.op, operands)
+
+
+def _is_compound(v: Value | float, names: Mapping[Value, str]) -> bool:
+    """Whether `v` is written with an infix operator (and so needs parentheses as an operand)."""
+    return (
+        isinstance(v, Value)
+        and v not in names
+        and bool(v.children)
+        and (v.op == "neg" or ops.get(v.op).arity == 2)
+    )
+
+
+def _symbolic(node: Value) -> tuple[Value | float, ...] | None:
+    """∂node/∂child for each child as expressions: the registry's rule run on the nodes themselves
+    (`∂(a·b)/∂a = b` gives the child `b`), None for a rule that only works on floats."""
+    try:
+        with enable_grad():
+            return local_grads(node.op, node.children, node)
+    except (TypeError, AttributeError):  # e.g. math.exp in a define_op rule: the numbers will do
+        return None
 
 
 def _chain_rule_lines(lines: list[str]) -> Iterable[str]:
@@ -152,36 +361,52 @@ def backward_steps(
         raise TypeError(f"backward_steps: gradient must be a number, not {type(gradient).__name__}")
     output = outputs[0]
     scene = Scene.of(output, rankdir, True, legend, max_nodes)
+    names = node_names(output)
     drawn = set(scene.nodes)
     grads = {output: float(gradient)}  # the gradients known so far: this replay's own `.grad`
 
-    def frame(node: Value | None, caption: str, updated: Iterable[Value]) -> Frame:
-        known = dict(grads)
-        picture = scene.draw(known.get, highlight=[node] if node is not None else [], updated=updated)
-        return Frame(node, known, caption, picture)
+    def picture(frame: Frame) -> Graph:
+        highlight = [frame.node] if frame.node is not None else []
+        return scene.draw(frame.grads.get, highlight, frame.updated, names, backward=True)
 
-    seed = f"Start: seed the output's gradient, {_name(output)}.grad = {fmt(gradient)}."
-    frames = [frame(None, seed, [output])]
+    def frame(step: int, node: Value | None, caption: str, updated: Iterable[Value]) -> Frame:
+        shown = tuple(v for v in dict.fromkeys(updated) if v in drawn)
+        return Frame(step, node, dict(grads), shown, caption, picture)
+
+    seed = f"Start: seed the output's gradient, {names[output]}.grad = {_num(gradient)}."
+    frames = [frame(0, None, seed, [output])]
     order = [v for v in reversed(scene.everything) if v.children]  # the order backward visits them
     skipped = 0  # steps through nodes not drawn, since the last frame
     for k, node in enumerate(order, 1):
         g = grads[node]  # final: every node that uses `node` came earlier in this order
-        shown = node in drawn
-        lines = []
-        for child, d in zip(node.children, local_grads(node.op, [c.data for c in node.children], node.data)):
-            grads[child] = grads.get(child, 0.0) + d * g
-            if shown and not isinstance(child, Constant):  # a constant's gradient is not drawn
-                lines.append(f"  {_name(child)}.grad += {fmt(d)} × {fmt(g)} → {fmt(grads[child])}")
-        if not shown:
+        local = local_grads(node.op, [c.data for c in node.children], node.data)
+        if node not in drawn:
+            for child, d in zip(node.children, local):
+                grads[child] = grads.get(child, 0.0) + d * g
             skipped += 1
             continue
-        op, rule = op_symbol(node.op), ops.get(node.op).caption
+        said = _symbolic(node) or local
+        name = names[node]
+        lines = []
+        for child, d, formula in zip(node.children, local, said):
+            before = grads.get(child, 0.0)
+            grads[child] = before + d * g
+            if isinstance(child, Constant):  # a constant's gradient is not drawn
+                continue
+            why = f"∂{name}/∂{names[child]} = {_expression(formula, names)}"
+            why += "" if why.endswith(f" = {_num(d)}") else f" = {_num(d)}"
+            sums = f"{names[child]}.grad = {_num(before)} + ({_num(d)})({_num(g)}) = {_num(grads[child])}"
+            lines.append(f"  {why};  {sums}")
+        made = _formula(node.op, [names.get(c, _num(c.data)) for c in node.children])
         header = [f"(after {skipped} steps through nodes not drawn)"] if skipped else []
-        header.append(f"Step {k} of {len(order)}: back through the {op} that made {_name(node)}   ({rule})")
-        caption = "\n".join([*header, *_chain_rule_lines(lines)])
-        frames.append(frame(node, caption, drawn.intersection(node.children)))
+        header.append(
+            f"Step {k} of {len(order)}: back through the {op_symbol(node.op)} that made "
+            f"{name} = {made}, with {name}.grad = {_num(g)}"
+        )
+        header.append(f"  rule: {ops.get(node.op).caption}")
+        frames.append(frame(k, node, "\n".join([*header, *_chain_rule_lines(lines)]), node.children))
         skipped = 0
     if skipped:
         done = f"… then {skipped} steps through nodes not drawn; every gradient is final."
-        frames.append(frame(None, done, []))
-    return BackwardSteps(frames, f"backward pass from {_name(output)}")
+        frames.append(frame(len(order), None, done, []))
+    return BackwardSteps(frames, f"backward pass from {names[output]}", scene, names)
