@@ -560,6 +560,14 @@ def test_player_is_one_svg_rendered_once(monkeypatch, tmp_path):
 
 
 @needs_dot
+def test_labels_cannot_break_out_of_the_players_script():
+    x = Value(1.0, label="</script><b>x")
+    html = backward_steps(x * 2)._repr_html_()
+    assert html.count("</script>") == 2  # the data's and the code's: the label is escaped in both
+    assert script_data(html)["frames"][1]["caption"].endswith("x.grad = 0 + (2)(1) = 2")
+
+
+@needs_dot
 def test_the_picture_has_a_hook_on_every_value_op_and_edge():
     steps = backward_steps((Value(2.0, label="x") * 3).tanh())
     svg = ET.fromstring(steps.svg)
@@ -725,6 +733,8 @@ def test_explore_takes_sliders_of_your_own():
     assert explorer.sliders["x"] is mine and mine.description == "x" and mine.step == 0.25
     mine.value = 1.0
     assert explorer.leaves["y"].grad == 1.0
+    one = explore(lambda x: (Tensor([x, x]) * 2).sum(), x=1.0)  # a one-element Tensor will do too
+    assert one.leaves["x"].grad == 4.0
 
 
 @needs_dot

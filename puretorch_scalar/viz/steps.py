@@ -77,6 +77,8 @@ $player
 </html>
 """)
 SVG = "http://www.w3.org/2000/svg"
+NS = "{" + SVG + "}"  # how ElementTree spells a tag in SVG's namespace: NS + "g"
+ET.register_namespace("", SVG)  # write SVG's tags as <g>, not <ns0:g>
 
 
 @dataclass(eq=False)
@@ -90,7 +92,7 @@ class Frame:
     grads:   every gradient known after this step (Values missing from it are still blank)
     updated: the drawn Values whose gradient this step changed (their grad cells are yellow)
     caption: what happened, as the chain rule with names and numbers (see the module docstring)
-    graph:   the picture (a Digraph; displays inline in Jupyter)
+    graph:   the picture (a Digraph; displays inline in Jupyter), made on demand by `draw`
     """
 
     step: int
@@ -98,11 +100,11 @@ class Frame:
     grads: dict[Value, float] = field(repr=False)
     updated: tuple[Value, ...] = field(repr=False)
     caption: str
-    picture: Callable[[Frame], Graph] = field(repr=False)
+    draw: Callable[[Frame], Graph] = field(repr=False)
 
     @property
     def graph(self) -> Graph:
-        return self.picture(self)
+        return self.draw(self)
 
     def _repr_html_(self) -> str:
         return f"<div>{inline_svg(self.graph)}<pre>{escape(self.caption)}</pre></div>"
@@ -118,6 +120,7 @@ class BackwardSteps(Sequence[Frame]):
         self.title = title
         self.scene = scene
         self.names = names
+        self.marker = f"pts-back-{uuid4().hex[:8]}"  # the id of the SVG's backward arrowhead
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -135,7 +138,7 @@ class BackwardSteps(Sequence[Frame]):
         first = self.frames[0]
         graph = self.scene.draw(first.grads.get, names=self.names)
         graded = {vid for v, vid in self.scene.ids().items() if not isinstance(v, Constant)}
-        return _stage(inline_svg(graph), graded, marker=f"pts-back-{uuid4().hex[:8]}")
+        return _stage(inline_svg(graph), graded, self.marker)
 
     def script_data(self) -> dict:
         """What the player's script needs, per frame: the step, the highlighted node, the grad
@@ -150,18 +153,16 @@ class BackwardSteps(Sequence[Frame]):
                 if v in ids and not isinstance(v, Constant) and known.get(v) != g
             }
             known = frame.grads
-            node = ids.get(frame.node) if frame.node is not None else None
             frames.append(
                 {
                     "step": frame.step,
-                    "node": node,
+                    "node": ids.get(frame.node),
                     "grads": changed,
                     "updated": [ids[v] for v in frame.updated],
                     "caption": frame.caption,
                 }
             )
-        steps = max(frame.step for frame in self.frames)
-        return {"steps": steps, "frames": frames}
+        return {"steps": self.frames[-1].step, "frames": frames}  # the last frame ends backward
 
     def _repr_html_(self) -> str:
         """The player: a fragment of HTML with its own style and script (a fresh id each time,
@@ -171,16 +172,16 @@ class BackwardSteps(Sequence[Frame]):
             for k, frame in enumerate(self.frames)
             if frame.node is not None
         )
-        data = json.dumps(self.script_data(), ensure_ascii=False).replace("<", "\\u003c")
+        data = self.script_data()
         return PLAYER.substitute(
             player_id=f"pts-steps-{uuid4().hex[:8]}",
             svg=self.svg,
-            marker=re.search(r'<marker id="([^"]+)"', self.svg)[1],
+            marker=self.marker,
             caption=escape(self.frames[0].caption),
             order=order,
-            data=data,
+            data=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),  # no "</script>" inside
             last=len(self) - 1,
-            steps=max(frame.step for frame in self.frames),
+            steps=data["steps"],
             hot_fill=HIGHLIGHT_FILL,
             hot_line=HIGHLIGHT_LINE,
             updated_fill=UPDATED_FILL,
@@ -208,15 +209,13 @@ def _stage(svg: str, graded: set[str], marker: str) -> str:
     `pts-grad-cell` and `pts-grad` (the text centred in its cell, so that any number fits there).
     Op ovals and edges get `data-step-of="v3"`: the node whose step turns them red. A `<marker>`
     with the id `marker` draws the arrowheads of red edges at their tail, pointing backward."""
-    ET.register_namespace("", SVG)
     root = ET.fromstring(svg)
-    tag = lambda name: f"{{{SVG}}}{name}"  # noqa: E731
-    for group in root.iter(tag("g")):
-        title = group.findtext(tag("title"), "")
+    for group in root.iter(f"{NS}g"):
+        title = group.findtext(f"{NS}title", "")
         kind = group.get("class")
         if kind == "node" and re.fullmatch(r"v\d+", title):
             group.set("data-node", title)
-            shapes = [e for e in group if e.tag in (tag("polygon"), tag("text"))]
+            shapes = [e for e in group if e.tag in (f"{NS}polygon", f"{NS}text")]
             shapes[0].set("class", "pts-box")
             if title in graded:  # the last cell is the grad: its border, then its text
                 cell, text = shapes[-2], shapes[-1]
@@ -229,11 +228,11 @@ def _stage(svg: str, graded: set[str], marker: str) -> str:
             group.set("data-step-of", title.removesuffix("_op"))
         elif kind == "edge" and "_cut" not in title:  # "v1->v3_op" or "v3_op->v3"
             group.set("data-step-of", re.search(r"(v\d+)_op", title)[1])
-    defs = ET.Element(tag("defs"))
-    arrow = ET.SubElement(defs, tag("marker"), id=marker, viewBox="0 0 10 7", refX="10", refY="3.5")
+    defs = ET.Element(f"{NS}defs")
+    arrow = ET.SubElement(defs, f"{NS}marker", id=marker, viewBox="0 0 10 7", refX="10", refY="3.5")
     arrow.attrib.update(markerWidth="8", markerHeight="5.6", markerUnits="userSpaceOnUse")
     arrow.set("orient", "auto-start-reverse")  # at the path's start, pointing away from it
-    ET.SubElement(arrow, tag("path"), d="M0,0 L10,3.5 L0,7 z", fill=HIGHLIGHT_LINE)
+    ET.SubElement(arrow, f"{NS}path", d="M0,0 L10,3.5 L0,7 z", fill=HIGHLIGHT_LINE)
     root.insert(0, defs)
     return ET.tostring(root, encoding="unicode")
 
