@@ -596,7 +596,7 @@ def test_each_frame_stores_only_the_grad_texts_it_changes():
         assert texts == {ids[v]: f"{g:.4g}" for v, g in frame.grads.items()}
         assert stored["updated"] == [ids[v] for v in frame.updated]
         assert stored["caption"] == frame.caption
-        assert stored["node"] == (ids[frame.node] if frame.node else None)
+        assert stored["node"] == (ids[frame.node] if frame.node is not None else None)
     assert sum(len(f["grads"]) for f in data["frames"]) == 10  # each gradient written once here
 
 
