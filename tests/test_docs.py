@@ -93,6 +93,7 @@ def test_getting_started_runs_as_written(tmp_path, monkeypatch, capsys):
     assert printed[:2] == ["-2.0", "2.0"]
     assert float(printed[2]) >= 0.9  # the moons model's final training accuracy
     assert (tmp_path / "c.svg").read_text().count("<svg") == 1
+    assert not (tmp_path / "c").exists()  # rendered with cleanup: no stray DOT source
     assert 'class="pts-steps"' in (tmp_path / "c_backward.html").read_text()  # the player
 
 

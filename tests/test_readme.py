@@ -19,4 +19,5 @@ def test_readme_example_runs(tmp_path, monkeypatch, capsys):
     slope = 1 - math.tanh(0.5 * -1.5 + 0.25) ** 2
     assert grads == pytest.approx([-1.5 * slope, 0.5 * slope, slope])
     assert (tmp_path / "y.svg").read_text().count("<svg") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["y.svg"]  # no stray DOT source left behind
     assert float(printed[1]) >= 0.95
