@@ -22,12 +22,11 @@ import linecache
 import math
 import sys
 import threading
-from contextlib import ContextDecorator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from puretorch_scalar.grad_mode import anomaly_on, enter, leave
+from puretorch_scalar.grad_mode import ModeDecorator, anomaly_on, enter, leave
 
 __all__ = ["detect_anomaly", "AnomalyError"]
 
@@ -70,7 +69,7 @@ class _Records(threading.local):
 _records = _Records()
 
 
-class detect_anomaly(ContextDecorator):
+class detect_anomaly(ModeDecorator):
     """Context manager and decorator: record where each node is built, and raise `AnomalyError` at
     the first NaN (forward or backward) or at a leaf changed between forward and backward."""
 

@@ -89,12 +89,12 @@ class Value:
     see `install_methods` below and `puretorch_scalar.ops`.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "children", "_gv", "_hooks")
+    __slots__ = ("data", "grad", "label", "op", "children", "_gv", "__weakref__")  # hooks.py: weak keys
 
     def __init__(self, data: Number, label: str = "", _children: tuple = (), _op: str = ""):
         self.data = data if type(data) is float else _as_float(data)
         self.grad = 0.0
-        self.label = label
+        self.label = label if type(label) is str else _label(label)
         self.children = _children
         self.op = _op
 
@@ -108,6 +108,9 @@ class Value:
     @staticmethod
     def dot(xs: Sequence[Operand], ys: Sequence[Operand]) -> Value:
         """One node Σ xi·yi whose children are x1…xn, y1…yn (Values or numbers)."""
+        if not (isinstance(xs, Iterable) and isinstance(ys, Iterable)):
+            kinds = f"{type(xs).__name__} and {type(ys).__name__}"
+            raise TypeError(f"dot: xs and ys must be sequences of Values or numbers, not {kinds}")
         children = (*xs, *ys)
         if len(children) != 2 * len(xs):
             raise ValueError(f"dot: lengths differ: {len(xs)} and {len(children) - len(xs)}")
@@ -131,6 +134,10 @@ class Value:
         return self.data >= _data(other)
 
     __hash__ = object.__hash__  # == and hash are identity: Values are dict and set keys
+
+    def __bool__(self) -> bool:
+        """The truth of the number (0.0 is False), as a one-element PyTorch tensor's."""
+        return self.data != 0.0
 
     def __float__(self) -> float:
         if _building.gradients:
@@ -256,9 +263,21 @@ def _node(data: float, children: tuple[Value, ...], op: str) -> Value:
 
 
 def _as_float(data: object, what: str = "Value data") -> float:
-    if isinstance(data, numbers.Real):
+    if not isinstance(data, numbers.Real) and type(data).__name__ != "bool":  # numpy's bool too
+        raise TypeError(f"{what} must be an int or float, not {type(data).__name__}: {data!r}")
+    try:
         return float(data)  # also turns numpy scalars and float subclasses into a plain float
-    raise TypeError(f"{what} must be an int or float, not {type(data).__name__}: {data!r}")
+    except OverflowError:
+        digits = len(str(abs(int(data))))
+        raise ValueError(
+            f"{what} is an integer of {digits} digits, too large for a float (max ~1.8e308)"
+        ) from None
+
+
+def _label(label: object) -> str:
+    if not isinstance(label, str):
+        raise TypeError(f"Value label must be a str, not {type(label).__name__}: {label!r}")
+    return label
 
 
 def _lift(x: object) -> Value | None:
@@ -320,7 +339,7 @@ def _careful_backward(root: Value, gradient: Value | float, create_graph: bool) 
         empty = None if create_graph else 0.0
         if node.children:
             node.grad = empty
-        elif getattr(node, "_hooks", None):
+        elif hooks.on(node):
             before[node] = _accumulated(node) if create_graph else node.grad
             node.grad = empty
         elif create_graph:

@@ -141,11 +141,16 @@ def sweep(inner: list) -> None:
                 local = rule(*[child.data for child in children], node.data)
                 for child, d in zip(children, local):
                     child.grad += d * g
-    except KeyError as error:
-        if node is not None and node.op not in rules:
-            raise KeyError(f"backward: op {node.op!r} is not defined (undefine_op removed it)") from None
-        raise error
     except Exception as error:
-        if node is not None:
-            error.add_note(f"(in backward, applying the derivative rule of op {node.op!r})")
-        raise
+        raise rule_failed(error, node) from None
+
+
+def rule_failed(error: Exception, node: Any) -> Exception:
+    """What backward raises when the chain rule failed at `node`: for an op removed since the
+    node was built a KeyError saying so, else the error itself, with a note naming the op."""
+    if node is None:
+        return error
+    if node.op not in ops.RULES:
+        return KeyError(f"backward: op {node.op!r} is not defined (undefine_op removed it)")
+    error.add_note(f"(in backward, applying the derivative rule of op {node.op!r})")
+    return error

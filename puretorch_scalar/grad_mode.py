@@ -7,8 +7,12 @@ thread only (the nesting depths are thread-local).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
+from collections.abc import Callable
 from contextlib import ContextDecorator
+from typing import Any
 
 
 class _Depth(threading.local):
@@ -55,7 +59,38 @@ def leave(mode: str) -> None:
         threads_inside[0] -= _depth.disabled == _depth.anomaly == 0
 
 
-class no_grad(ContextDecorator):
+class ModeDecorator(ContextDecorator):
+    """A context manager that also decorates: the function runs inside the mode; a generator
+    function's body runs inside it at every resumption (and the caller's code between two
+    `next()` calls outside it), as `torch.no_grad` does."""
+
+    def __call__(self, func: Callable) -> Callable:
+        if not inspect.isgeneratorfunction(func):
+            return super().__call__(func)
+
+        @functools.wraps(func)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            gen = func(*args, **kwargs)
+            send, value = gen.send, None
+            while True:
+                try:
+                    with self._recreate_cm():
+                        response = send(value)
+                except StopIteration as stop:
+                    return stop.value
+                try:
+                    value, send = (yield response), gen.send
+                except GeneratorExit:
+                    with self._recreate_cm():
+                        gen.close()
+                    raise
+                except BaseException as error:  # thrown in by the caller: into the generator
+                    value, send = error, gen.throw
+
+        return generator
+
+
+class no_grad(ModeDecorator):
     """Context manager and decorator: operations inside build no graph (results are leaves).
 
     Nests, and applies to the current thread only, like `torch.no_grad`."""

@@ -21,44 +21,62 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from puretorch_scalar import anomaly
+from puretorch_scalar.fastpath import rule_failed
 from puretorch_scalar.grad_mode import anomaly_on
 from puretorch_scalar.ops import local_grads
 
 Hook = Callable[[Any], Any]
 
-_registered = 0  # hooks registered and not removed, on any node: 0 keeps backward on the fast path
+# node -> its hooks, in registration order: a Value hook is a function, a Tensor hook a TensorHook
+# shared by the tensor's elements. Weak keys: a node that is garbage takes its hooks with it, so
+# that backward goes back to the fast path once no hooked node is alive.
+_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def registered() -> bool:
-    """Whether any hook is registered on any Value or Tensor."""
-    return _registered > 0
+    """Whether a hook is registered on any Value or Tensor that is still alive."""
+    return len(_hooks) > 0
+
+
+def on(node: Any) -> list:
+    """The hooks of `node` (empty when it has none)."""
+    return _hooks.get(node, []) if _hooks else []
 
 
 class RemovableHandle:
     """What `register_hook` returns: `.remove()` takes the hook away (again: nothing happens)."""
 
     def __init__(self, nodes: tuple, entry: object) -> None:
-        self._nodes, self._entry = nodes, entry
+        self._nodes = [weakref.ref(node) for node in nodes]
+        self._entry = entry
 
     def remove(self) -> None:
-        global _registered
-        if self._entry is None:
-            return
-        for node in self._nodes:
-            node._hooks = [e for e in node._hooks if e is not self._entry] or None
-        _registered -= 1
+        for ref in self._nodes:
+            node = ref()
+            hooks = _hooks.get(node, []) if node is not None else []
+            if self._entry in hooks:
+                hooks.remove(self._entry)
+                if not hooks:
+                    del _hooks[node]
         self._entry = None
 
 
 class TensorHook:
-    """A hook on a Tensor: its elements (reached together by the sweep) and its shape."""
+    """A hook on a Tensor: its elements (reached together by the sweep; held weakly, so the hook
+    does not keep them alive) and its shape."""
 
     def __init__(self, values: tuple, shape: tuple, fn: Hook) -> None:
-        self.values, self.shape, self.fn = values, shape, fn
+        self._values = [weakref.ref(v) for v in values]
+        self.shape, self.fn = shape, fn
+
+    @property
+    def values(self) -> list:
+        return [ref() for ref in self._values]
 
 
 def register(node: Any, fn: Hook) -> RemovableHandle:
@@ -73,12 +91,10 @@ def register_tensor(values: list, shape: tuple, fn: Hook) -> RemovableHandle:
 
 
 def _attach(nodes: tuple, fn: object, entry: object) -> RemovableHandle:
-    global _registered
     if not callable(fn):
         raise TypeError(f"register_hook: the hook must be callable, not {type(fn).__name__}: {fn!r}")
     for node in nodes:
-        node._hooks = [*(getattr(node, "_hooks", None) or ()), entry]
-    _registered += 1
+        _hooks.setdefault(node, []).append(entry)
     return RemovableHandle(nodes, entry)
 
 
@@ -133,7 +149,7 @@ def sweep(order: list, create_graph: bool) -> None:
     checking = anomaly_on()
     for unit in reversed(units(order)):
         for node in unit:
-            for entry in getattr(node, "_hooks", None) or ():
+            for entry in on(node):
                 if not isinstance(entry, TensorHook):
                     node.grad = _after_hook(entry, node.grad, node, create_graph)
         for entry in _tensor_hooks(unit):
@@ -147,12 +163,15 @@ def _chain_rule(node: Any, create_graph: bool, checking: bool) -> None:
     g = node.grad
     if g is None:  # create_graph: no path from the output reaches this node
         return
-    if create_graph:
-        local = _local_grads_on_values(node)
-    else:
-        local = local_grads(node.op, [child.data for child in node.children], node.data)
-    for child, d in zip(node.children, local):
-        contribution = d * g
+    try:
+        if create_graph:
+            local = _local_grads_on_values(node)
+        else:
+            local = local_grads(node.op, [child.data for child in node.children], node.data)
+        contributions = [d * g for d in local]
+    except Exception as error:
+        raise rule_failed(error, node) from None
+    for child, d, contribution in zip(node.children, local, contributions):
         if checking:
             anomaly.check_contribution(node, child, d, g, contribution)
         child.grad = contribution if child.grad is None else child.grad + contribution
@@ -172,7 +191,7 @@ def _local_grads_on_values(node: Any) -> tuple:
 def _tensor_hooks(unit: tuple) -> list[TensorHook]:
     seen: dict[int, TensorHook] = {}
     for node in unit:
-        for entry in getattr(node, "_hooks", None) or ():
+        for entry in on(node):
             if isinstance(entry, TensorHook):
                 seen.setdefault(id(entry), entry)
     return list(seen.values())

@@ -105,10 +105,14 @@ def _pow(a: float, b: float) -> float:
         raise ValueError(f"pow: negative base {a!r} with non-integer exponent {b!r} has no real result")
     try:
         return a**b
-    except ZeroDivisionError:  # 0 ** negative
-        return inf
+    except ZeroDivisionError:  # 0 ** negative: inf, with the zero's sign for an odd exponent (IEEE)
+        return math.copysign(inf, a) if _odd(b) else inf
     except OverflowError:
-        return -inf if a < 0 and b % 2 == 1 else inf
+        return -inf if a < 0 and _odd(b) else inf
+
+
+def _odd(b: float) -> bool:
+    return float(b).is_integer() and b % 2 == 1
 
 
 def _exp(x: float) -> float:
@@ -151,13 +155,39 @@ def _dot(*xs: float) -> float:
     return sum(map(operator.mul, xs[:n], xs[n:]))
 
 
-def _ln_base(a: Any, out: Any) -> Any:
-    """∂(a ** b)/∂b = a**b · ln a, defined for a > 0; PyTorch's values elsewhere (0 at a = 0).
-    Compares `a`'s number (`.data` of a Value: on Values `==` is identity)."""
-    number = getattr(a, "data", a)
-    if number > 0:
+def _base_slope(a: Any, b: Any) -> Any:
+    """∂(a ** b)/∂a = b·aᵇ⁻¹; 0 at a = b = 0, where that is 0·inf (a⁰ = 1 is flat, as PyTorch
+    says; elsewhere the formula stays a graph, so that its derivative by b is right)."""
+    return 0.0 if _number(b) == 0 and _number(a) == 0 else b * pow(a, b - 1.0)
+
+
+def _ln_base(a: Any, b: Any, out: Any) -> Any:
+    """∂(a ** b)/∂b = aᵇ·ln a for a > 0. At a = 0, PyTorch's values: 0 for b ≥ 0, and for b < 0
+    aᵇ·ln 0 = ±inf·(−inf); NaN for a < 0 (no real logarithm)."""
+    base = _number(a)
+    if base > 0:
         return out * log(a)
-    return 0.0 if number == 0 else nan
+    if base == 0:
+        return 0.0 if _number(b) >= 0 else out * -inf  # ln 0 = −inf; the sign from aᵇ = ±inf
+    return nan
+
+
+def _number(x: Any) -> float:
+    """A float's or a Value's number: rules compare numbers, and `==` on Values is identity."""
+    return getattr(x, "data", x)
+
+
+class _Off(float):
+    """The 0 that a switched-off ReLU passes back: times anything, even inf or NaN, it is 0
+    (PyTorch masks the gradient there instead of multiplying it; 0·inf would be NaN)."""
+
+    def __mul__(self, other: Any) -> float:
+        return 0.0
+
+    __rmul__ = __mul__
+
+
+OFF = _Off(0.0)
 
 
 # The elementary functions the rules below are written with (every op has one, see __getattr__).
@@ -217,7 +247,7 @@ BUILTINS: tuple[Op, ...] = (
     Op("/",       _div,                 lambda a, b, out: (div(1.0, b), div(-out, b)),
        arity=2, symbol="÷", caption="∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²",
        methods=("__truediv__", "__rtruediv__"), function="div", edge_distance=lambda a, b: abs(b)),
-    Op("**",      _pow,                 lambda a, b, out: (b * pow(a, b - 1.0), _ln_base(a, out)),
+    Op("**",      _pow,                 lambda a, b, out: (_base_slope(a, b), _ln_base(a, b, out)),
        arity=2, symbol="^", caption="∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a",
        methods=("__pow__", "__rpow__"), function="pow",
        edge_distance=lambda a, b: a),  # a real aᵇ, smooth in both, needs a > 0
@@ -231,7 +261,7 @@ BUILTINS: tuple[Op, ...] = (
        caption="∂tanh x/∂x = 1 − tanh²x"),
     Op("sigmoid", _sigmoid,             lambda x, out: out * (1.0 - out),
        caption="∂σ(x)/∂x = σ(x)·(1 − σ(x))"),
-    Op("relu",    _relu,                lambda x, out: 1.0 if x > 0 else 0.0,
+    Op("relu",    _relu,                lambda x, out: OFF if x <= 0 else 1.0,  # NaN: 1, as PyTorch
        caption="∂relu(x)/∂x = 1 if x > 0 else 0", edge_distance=_kink),
     Op("abs",     abs,                  lambda x, out: 1.0 if x > 0 else -1.0 if x < 0 else 0.0,
        caption="∂|x|/∂x = sign(x)", methods=("abs", "__abs__"), edge_distance=_kink),

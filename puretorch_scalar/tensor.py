@@ -343,6 +343,16 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._shape[0]
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor's number, as in PyTorch; with more elements (or
+        none) it is ambiguous, and raises ValueError."""
+        if len(self._values) != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self._shape} ({len(self._values)} elements) is "
+                "ambiguous: use .item() on one element, or compare elements one by one"
+            )
+        return bool(self._values[0])
+
     def __iter__(self) -> Iterator[Tensor | Value]:
         """The sub-tensors along the first axis (the Values, for a 1-D tensor)."""
         if not self._shape:
