@@ -187,9 +187,7 @@ class Value:
 
     def zero_grad(self) -> None:
         """Set `.grad = 0.0` on every node of the graph below (and including) this one."""
-        for node in topological_order(self):
-            node.grad = 0.0
-            node._gv = None
+        zero_grads(topological_order(self))
 
     def detach(self) -> Value:
         """A new leaf with the same data (and label)."""
@@ -310,6 +308,15 @@ def _data(x: Operand) -> float:
 
 # ---------------------------------------------------------------------------------------------
 # Gradients as graphs (create_graph=True), and grad().
+
+
+def zero_grads(values: Iterable[Value]) -> None:
+    """Set each Value's `.grad` to 0.0 and drop its `grad_value` (the gradient graph that
+    `backward(create_graph=True)` left, which the next such backward would otherwise build on):
+    what every `zero_grad` does."""
+    for v in values:
+        v.grad = 0.0
+        v._gv = None
 
 
 def _accumulated(leaf: Value) -> Value | float | None:

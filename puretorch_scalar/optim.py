@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable
 
 from puretorch_scalar.checks import real
-from puretorch_scalar.engine import Value
+from puretorch_scalar.engine import Value, zero_grads
 from puretorch_scalar.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -72,8 +72,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` to 0.0, ready for the next backward (which accumulates)."""
-        for p in self.params:
-            p.grad = 0.0
+        zero_grads(self.params)
 
     def step(self) -> None:
         """Update every parameter's `.data` once from its `.grad`."""

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Union
 
 from puretorch_scalar import hooks, ops
-from puretorch_scalar.engine import Constant, Value, topological_order
+from puretorch_scalar.engine import Constant, Value, topological_order, zero_grads
 
 Shape = tuple[int, ...]
 Axis = int | Sequence[int] | None
@@ -592,9 +592,7 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Set `.grad = 0.0` on every node of the graph below the elements (walked once)."""
-        for node in topological_order(*self._values):
-            node.grad = 0.0
-            node._gv = None
+        zero_grads(topological_order(*self._values))
 
     def detach(self) -> Tensor:
         """New leaves with the same data: the result is cut from the graph."""

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from puretorch_scalar import Tensor, Value, grad, hessian, hooks, no_grad
+from puretorch_scalar import Tensor, Value, grad, hessian, hooks, no_grad, optim
 
 inf, nan = math.inf, math.nan
 
@@ -131,3 +131,34 @@ def test_a_hook_on_a_node_that_is_garbage_no_longer_slows_backward():
     (x * 2).register_hook(lambda g: None)  # the node dies at once; the hook with it
     gc.collect()
     assert not hooks.registered()
+
+
+# -- zero_grad forgets the gradient graphs of create_graph ------------------------------------------
+
+
+def test_create_graph_in_a_loop_with_an_optimizers_zero_grad_does_not_build_on_stale_graphs():
+    p, q = Value(0.0), Value(0.0)
+    opt = optim.SGD([p, q], lr=0.0)
+    slopes = []
+    for _ in range(3):
+        opt.zero_grad()
+        (p * q).backward(create_graph=True)  # ∂/∂q = p = 0: equal to the zeroed float gradient
+        slopes.append(grad(q.grad_value, [p])[0])  # d(∂(p·q)/∂q)/dp = 1, as in PyTorch
+    assert slopes == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("how", ["value", "tensor", "module", "optimizer"])
+def test_every_zero_grad_drops_the_gradient_graph(how):
+    from puretorch_scalar import nn
+
+    model = nn.Linear(1, 1)
+    w = model.weight.values()[0]
+    (model(Tensor([[2.0]])).sum() ** 2).values()[0].backward(create_graph=True)
+    assert w.grad_value is not None
+    {
+        "value": w.zero_grad,
+        "tensor": model.weight.zero_grad,
+        "module": model.zero_grad,
+        "optimizer": optim.SGD(model.parameters(), lr=0.1).zero_grad,
+    }[how]()
+    assert (w.grad, w.grad_value) == (0.0, None)

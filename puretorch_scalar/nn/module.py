@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from puretorch_scalar.engine import ParameterValue
+from puretorch_scalar.engine import ParameterValue, zero_grads
 from puretorch_scalar.tensor import Tensor
 
 __all__ = ["Parameter", "Module"]
@@ -116,9 +116,7 @@ class Module:
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter element to 0.0 (gradients accumulate otherwise)."""
-        for p in self.parameters():
-            for v in p.values():
-                v.grad = 0.0
+        zero_grads(v for p in self.parameters() for v in p.values())
 
     def train(self, mode: bool = True) -> Module:
         """Set `.training` on this module and every module below it; returns self."""
