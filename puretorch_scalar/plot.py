@@ -29,9 +29,10 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_history(history: History) -> Any:
+def plot_history(history: History, val_label: str = "validation") -> Any:
     """A figure with the loss per epoch and, when it was measured, the accuracy per epoch; the
-    validation curves beside the training ones when the history has them. Returns the Figure."""
+    curves of `fit`'s `val_data` beside the training ones when the history has them, labelled
+    `val_label` (say "test" when the held-out data is the test set). Returns the Figure."""
     curves = [("loss", "loss")]
     if any(a is not None for a in history.get("accuracy", [])):
         curves.append(("accuracy", "accuracy"))
@@ -40,7 +41,7 @@ def plot_history(history: History) -> Any:
         epochs = range(1, len(history[key]) + 1)
         ax.plot(epochs, history[key], label="train")
         if f"val_{key}" in history:
-            ax.plot(epochs, history[f"val_{key}"], label="validation")
+            ax.plot(epochs, history[f"val_{key}"], label=val_label)
             ax.legend()
         ax.set_xlabel("epoch")
         ax.set_title(title)

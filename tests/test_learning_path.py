@@ -130,3 +130,17 @@ def test_the_tensor_page_lists_operators_indexing_and_every_elementwise_op():
     unary = [r.name for r in ops.BUILTINS if r.arity == 1 and r.name.isidentifier() and r.name != "neg"]
     missing = [name for name in unary if f".{name}()" not in page]
     assert not missing, f"docs/api/tensor.md does not list {missing}"
+
+
+def test_plot_history_names_the_held_out_curve_as_told():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from puretorch_scalar.plot import plot_history
+
+    history = {"loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "val_loss": [1.1, 0.6], "val_accuracy": [0.4, 0.7]}
+    for label in ("validation", "test"):
+        fig = plot_history(history, **({} if label == "validation" else {"val_label": label}))
+        legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes]
+        assert legends == [["train", label]] * 2
