@@ -1,6 +1,7 @@
 """The exercises' checkers: every registered answer passes, a wrong answer fails with a message
 naming the expected value, and the notebooks close with their exercises."""
 
+import json
 import math
 import re
 from pathlib import Path
@@ -242,3 +243,26 @@ def test_a_checker_builds_its_own_leaves():
     x = Value(1.0)
     exercises.check("chain_rule_by_hand", (-2.0, 4.0, 2.0))
     assert (x.data, x.grad) == (1.0, 0.0)
+
+
+def notebook_text(stem):
+    (path,) = (ROOT / "notebooks").glob(f"{stem}_*.ipynb")
+    return "".join("".join(cell["source"]) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"])
+
+
+@pytest.mark.parametrize("notebook", ["00b", "01", "02", "03", "04", "05", "06", "07", "08"])
+def test_each_notebook_closes_with_three_to_five_exercises_it_names(notebook):
+    names = exercises.list(notebook)
+    assert 3 <= len(names) <= 5
+    text = notebook_text(notebook)
+    assert "## Exercises" in text
+    tail = text[text.index("## Exercises") :]
+    missing = [name for name in names if f'"{name}"' not in tail]
+    assert not missing, f"notebook {notebook}'s Exercises section does not name {missing}"
+
+
+def test_notebook_00_checks_every_exercise_of_its_own():
+    text = notebook_text("00")
+    missing = [name for name in exercises.list("00") if f'"{name}"' not in text]
+    assert not missing
+    assert text.count('raise NotImplementedError("your turn")') >= 5
