@@ -41,8 +41,8 @@ def softmax(z: list[float]) -> list[float]:
 
 
 def linear_backward(w: Matrix, grad_w: Matrix, xs: Matrix, dys: Matrix) -> Matrix:
-    """For y_t = w·x_t at every position t: adds Σ_t dy_t ⊗ x_t into grad_w (∂y[o]/∂w[o][i] =
-    x[i]) and returns dx_t = wᵀ·dy_t (∂y[o]/∂x[i] = w[o][i], summed over the outputs o)."""
+    """For y_t = w·x_t at every position t: adds Σ_t dy_t ⊗ x_t into grad_w (∂y_o/∂w_oi = x_i)
+    and returns dx_t = wᵀ·dy_t (∂y_o/∂x_i = w_oi, summed over the outputs o)."""
     for x, dy in zip(xs, dys):
         for row, d in zip(grad_w, dy):
             if d:

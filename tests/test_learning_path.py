@@ -144,3 +144,12 @@ def test_plot_history_names_the_held_out_curve_as_told():
         fig = plot_history(history, **({} if label == "validation" else {"val_label": label}))
         legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes]
         assert legends == [["train", label]] * 2
+
+
+def test_the_learning_page_example_runs(capsys):
+    page = (ROOT / "docs/api/learning.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", page, re.S)
+    exec(compile(code, "docs/api/learning.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "value_mul (notebook 00)" in out and "all 7 checks passed" in out
+    assert "def __mul__" in out and "bug 3:" in out
