@@ -153,3 +153,10 @@ def test_the_learning_page_example_runs(capsys):
     out = capsys.readouterr().out
     assert "value_mul (notebook 00)" in out and "all 7 checks passed" in out
     assert "def __mul__" in out and "bug 3:" in out
+
+
+@pytest.mark.parametrize("page", ["docs/index.md", "README.md"])
+def test_the_home_page_and_the_readme_list_every_notebook(page):
+    text = (ROOT / page).read_text(encoding="utf-8")
+    missing = [nb.name for nb in NOTEBOOKS if f"notebooks/{nb.name}" not in text]
+    assert not missing, f"{page} does not list {missing}"
