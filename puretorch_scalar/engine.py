@@ -172,11 +172,16 @@ class Value:
             gradient = _as_float(gradient, "backward gradient")
         if create_graph or hooks.registered() or anomaly_on():
             return _careful_backward(self, gradient, create_graph)
-        inner = inner_order(self)  # leaves only receive gradients
+        inner, holding = inner_order(self)  # leaves only receive gradients
+        before = [node.grad for node in inner], [leaf.grad for leaf in holding]
         for node in inner:
             node.grad = 0.0
-        self.grad = float(gradient) if self.children else self.grad + gradient
-        sweep(inner)
+        try:
+            self.grad = float(gradient) if self.children else self.grad + gradient
+            sweep(inner)
+        except BaseException:  # an error in a rule, or Ctrl-C: every .grad as it was before
+            _restore(inner, holding, before)
+            raise
 
     def register_hook(self, fn: Callable[[Any], Any]) -> hooks.RemovableHandle:
         """Call `fn(grad)` during backward once this node's gradient is complete; a number it
@@ -188,6 +193,38 @@ class Value:
     def zero_grad(self) -> None:
         """Set `.grad = 0.0` on every node of the graph below (and including) this one."""
         zero_grads(topological_order(self))
+
+    # -- copying and pickling: the graph below, walked without recursion -----------------------
+
+    def __copy__(self) -> Value:
+        twin = _plain_copy(self)
+        twin.children = self.children
+        return twin
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        """The graph below copied children first (so a graph of any depth works), sharing what
+        `memo` already holds: nodes that other copied objects share stay shared."""
+        for node in topological_order(self):
+            if id(node) not in memo:
+                twin = _plain_copy(node)
+                twin.children = tuple(memo[id(child)] for child in node.children)
+                memo[id(node)] = twin
+        return memo[id(self)]
+
+    def __reduce__(self) -> tuple:
+        """Pickle the graph below as a flat list of its inner nodes, children first (pickle's own
+        recursion would fail on deep graphs); leaves are pickled as themselves, so a leaf that
+        other pickled objects share (a weight) stays shared."""
+        inner = [node for node in topological_order(self) if node.children]
+        if not inner:
+            return _leaf, (type(self), self.data, self.grad, self.label)
+        position = {node: k for k, node in enumerate(inner)}
+        rows = [
+            (type(node), node.data, node.grad, node.label, node.op,
+             tuple(position[c] if c.children else c for c in node.children))
+            for node in inner
+        ]  # fmt: skip
+        return _graph, (rows,)
 
     def detach(self) -> Value:
         """A new leaf with the same data (and label)."""
@@ -310,6 +347,41 @@ def _data(x: Operand) -> float:
 # Gradients as graphs (create_graph=True), and grad().
 
 
+def _plain_copy(node: Value) -> Value:
+    twin = object.__new__(type(node))
+    twin.data, twin.grad, twin.label, twin.op, twin.children = node.data, node.grad, node.label, node.op, ()
+    return twin
+
+
+def _leaf(cls: type, data: float, grad: float, label: str) -> Value:
+    """A leaf from a pickle."""
+    leaf = cls(data, label)
+    leaf.grad = grad
+    return leaf
+
+
+def _graph(rows: list[tuple]) -> Value:
+    """The graph of a pickled Value: its inner nodes rebuilt children first; the last is it."""
+    nodes: list[Value] = []
+    for cls, data, grad, label, op, children in rows:
+        node = cls(data, label, tuple(nodes[c] if isinstance(c, int) else c for c in children), op)
+        node.grad = grad
+        nodes.append(node)
+    return nodes[-1]
+
+
+def _restore(inner: list[Value], holding: list[Value], before: tuple[list, list]) -> None:
+    """Undo an interrupted backward: the inner nodes' and the leaves' gradients as they were
+    (`holding`: the leaves that held a gradient other than 0; any other leaf had 0)."""
+    for node in inner:
+        for child in node.children:
+            if not child.children:
+                child.grad = 0.0
+    for nodes, grads in zip((inner, holding), before):
+        for node, g in zip(nodes, grads):
+            node.grad = g
+
+
 def zero_grads(values: Iterable[Value]) -> None:
     """Set each Value's `.grad` to 0.0 and drop its `grad_value` (the gradient graph that
     `backward(create_graph=True)` left, which the next such backward would otherwise build on):
@@ -336,49 +408,44 @@ _building = _Building()
 
 def _careful_backward(root: Value, gradient: Value | float, create_graph: bool) -> None:
     """`backward` with hooks, anomaly checks, or gradients built as Values (`create_graph`): the
-    reference loop of hooks.sweep. A hooked leaf starts from nothing, so that its hooks see this
-    pass's gradient alone, and gets what it had accumulated added back afterwards."""
+    reference loop of hooks.sweep, computing this pass's gradients apart; only when it has
+    finished are they written (inner nodes hold them, leaves add them to what they had), so
+    an error or Ctrl-C in the sweep changes no `.grad`."""
     order = topological_order(root)
     if anomaly_on():
         anomaly.check_leaves(order)
-    before = {}
-    for node in order:  # None (under create_graph) means "no gradient yet": no `0 + …` nodes
-        empty = None if create_graph else 0.0
-        if node.children:
-            node.grad = empty
-        elif hooks.on(node):
-            before[node] = _accumulated(node) if create_graph else node.grad
-            node.grad = empty
-        elif create_graph:
-            node.grad = _accumulated(node)
-    seed = gradient if create_graph else float(gradient)
-    root.grad = seed if root.children or root.grad is None else root.grad + seed  # a leaf accumulates
-    _run_sweep(order, create_graph)
-    for leaf, earlier in before.items():
-        if earlier is not None and leaf.grad is not None:
-            leaf.grad = earlier + leaf.grad
-        elif earlier is not None:
-            leaf.grad = earlier
-    if create_graph:
-        for node in order:
-            g = node.grad if node.grad is not None else 0.0
+    grads = _pass_gradients(order, root, gradient if create_graph else float(gradient), create_graph)
+    for node in order:
+        g = grads.get(node)
+        if not node.children:  # a leaf accumulates over passes
+            earlier = _accumulated(node) if create_graph else node.grad
+            g = earlier if g is None else g if earlier is None else earlier + g
+        g = 0.0 if g is None else g
+        if create_graph:
             node._gv = g if isinstance(g, Value) else Value(g)
-            node.grad = float(g.data if isinstance(g, Value) else g)
+            g = g.data if isinstance(g, Value) else g
+        node.grad = float(g)
 
 
-def _run_sweep(order: list[Value], create_graph: bool) -> None:
+def _pass_gradients(order: list[Value], root: Value, seed: Value | float, create_graph: bool) -> dict:
+    """One pass's gradient of every node below `root` (missing: none reached it), by hooks.sweep;
+    with create_graph the rules run on the nodes (and float() on a Value is an error there)."""
+    grads = {root: seed}
     if not create_graph:
-        return hooks.sweep(order, False)
+        hooks.sweep(order, grads, False)
+        return grads
     _building.gradients = True
     try:
         with enable_grad():
-            hooks.sweep(order, True)
+            hooks.sweep(order, grads, True)
     finally:
         _building.gradients = False
+    return grads
 
 
 def grad(outputs: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
-    """∂outputs/∂input for each input, without touching any `.grad`.
+    """∂outputs/∂input for each input, without touching any `.grad` (the gradients are kept
+    apart, so several threads may differentiate one graph at once).
 
     Returns floats; with `create_graph=True`, Values that are part of a graph and can be
     differentiated again. An input the output does not depend on gets 0.0."""
@@ -388,24 +455,11 @@ def grad(outputs: Value, inputs: Sequence[Value], create_graph: bool = False) ->
     for x in inputs:
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs must be Values, not {type(x).__name__}")
-    order = topological_order(outputs)
-    saved = [node.grad for node in order]
-    try:
-        for node in order:
-            node.grad = None if create_graph else 0.0
-        outputs.grad = 1.0
-        if create_graph or hooks.registered() or anomaly_on():
-            _run_sweep(order, create_graph)
-        else:
-            sweep([node for node in order if node.children])
-        in_graph = set(order)
-        result = [x.grad if x in in_graph and x.grad is not None else 0.0 for x in inputs]
-    finally:
-        for node, g in zip(order, saved):
-            node.grad = g
+    grads = _pass_gradients(topological_order(outputs), outputs, 1.0, create_graph)
+    result = [grads.get(x, 0.0) for x in inputs]
     if create_graph:
         return [g if isinstance(g, Value) else Value(g) for g in result]
-    return result
+    return [float(g) for g in result]
 
 
 # Value's operators and methods: one set per op of the registry (define_op adds more later).

@@ -85,12 +85,16 @@ def binary_method(record: ops.Op, cls: type, careful: Callable, lift: Callable, 
     return method
 
 
-def inner_order(root: Any) -> list:
-    """`topological_order(root)` without the leaves (and without the root if it is a leaf)."""
+def inner_order(root: Any) -> tuple[list, list]:
+    """`topological_order(root)` without the leaves (and without the root if it is a leaf); and
+    the leaves whose gradient is not 0, each once per use: what backward must put back if it is
+    interrupted (any other leaf it touched goes back to 0). Checking a leaf's gradient costs
+    less than collecting every leaf."""
     order: list = []
     seen: set = set()  # expanded nodes: marked when popped, not when pushed (see below)
+    holding: list = [] if root.children or not root.grad else [root]
     stack: list = [root]
-    pop, push, add = stack.pop, stack.append, seen.add
+    pop, push, add, hold = stack.pop, stack.append, seen.add, holding.append
     while stack:
         node = pop()
         if node is _EMIT:  # the node below the marker has all its children in `order` now
@@ -104,11 +108,14 @@ def inner_order(root: Any) -> list:
         push(node)
         push(_EMIT)
         for child in node.children:
-            if child.children and child not in seen:
-                push(child)
+            if child.children:
+                if child not in seen:
+                    push(child)
+            elif child.grad:
+                hold(child)
     if not root.children:
         order.pop()
-    return order
+    return order, holding
 
 
 _EMIT = object()

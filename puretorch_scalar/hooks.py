@@ -143,26 +143,26 @@ def units(order: list) -> list[tuple]:
     return result
 
 
-def sweep(order: list, create_graph: bool) -> None:
-    """`engine.reference_backward`'s loop over `order`, plus hooks and anomaly checks. Expects
-    the gradients seeded as backward does (with None for "none yet" under `create_graph`)."""
+def sweep(order: list, grads: dict, create_graph: bool) -> None:
+    """`engine.reference_backward`'s loop over `order`, plus hooks and anomaly checks, with the
+    gradients kept in `grads` (node -> gradient; missing: none reached it yet) rather than in
+    the nodes' `.grad`: nothing in the graph changes, so a failure leaves it as it was and
+    several threads can differentiate one graph at once. Expects the output's gradient seeded."""
     checking = anomaly_on()
     for unit in reversed(units(order)):
         for node in unit:
             for entry in on(node):
-                if not isinstance(entry, TensorHook):
-                    node.grad = _after_hook(entry, node.grad, node, create_graph)
+                if not isinstance(entry, TensorHook) and node in grads:
+                    grads[node] = _checked(entry(grads[node]), grads[node], node, create_graph)
         for entry in _tensor_hooks(unit):
-            _run_tensor_hook(entry, create_graph)
+            _run_tensor_hook(entry, grads, create_graph)
         for node in unit:
-            if node.children:
-                _chain_rule(node, create_graph, checking)
+            if node.children and node in grads:
+                _chain_rule(node, grads, create_graph, checking)
 
 
-def _chain_rule(node: Any, create_graph: bool, checking: bool) -> None:
-    g = node.grad
-    if g is None:  # create_graph: no path from the output reaches this node
-        return
+def _chain_rule(node: Any, grads: dict, create_graph: bool, checking: bool) -> None:
+    g = grads[node]
     try:
         if create_graph:
             local = _local_grads_on_values(node)
@@ -174,7 +174,7 @@ def _chain_rule(node: Any, create_graph: bool, checking: bool) -> None:
     for child, d, contribution in zip(node.children, local, contributions):
         if checking:
             anomaly.check_contribution(node, child, d, g, contribution)
-        child.grad = contribution if child.grad is None else child.grad + contribution
+        grads[child] = grads[child] + contribution if child in grads else contribution
 
 
 def _local_grads_on_values(node: Any) -> tuple:
@@ -197,25 +197,20 @@ def _tensor_hooks(unit: tuple) -> list[TensorHook]:
     return list(seen.values())
 
 
-def _after_hook(fn: Hook, grad: Any, node: Any, create_graph: bool) -> Any:
-    """The gradient after one Value hook: its return value, checked, or `grad` for None."""
-    if grad is None:  # create_graph, no gradient reached the node
-        return None
-    result = fn(grad)
-    return grad if result is None else _checked(result, node, create_graph)
-
-
-def _run_tensor_hook(hook: TensorHook, create_graph: bool) -> None:
+def _run_tensor_hook(hook: TensorHook, grads: dict, create_graph: bool) -> None:
     from puretorch_scalar.tensor import _nest  # here: tensor.py imports the engine, which imports this
 
-    result = hook.fn(_nest([0.0 if v.grad is None else v.grad for v in hook.values], hook.shape))
+    result = hook.fn(_nest([grads.get(v, 0.0) for v in hook.values], hook.shape))
     if result is not None:
         for v, g in zip(hook.values, _flatten(result, hook.shape)):
-            v.grad = _checked(g, v, create_graph)
+            grads[v] = _checked(g, grads.get(v, 0.0), v, create_graph)
 
 
-def _checked(result: Any, node: Any, create_graph: bool) -> Any:
-    """A hook's replacement gradient for `node`: a number (a Value too, under create_graph)."""
+def _checked(result: Any, grad: Any, node: Any, create_graph: bool) -> Any:
+    """The gradient of `node` after a hook returned `result`: `grad` for None, else `result`,
+    which must be a number (a Value too, under create_graph)."""
+    if result is None:
+        return grad
     if isinstance(result, bool) or not (isinstance(result, numbers.Real) or _is_value(result)):
         raise TypeError(
             f"a hook on {anomaly.name(node)} returned {type(result).__name__} {result!r}: "

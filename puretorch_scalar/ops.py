@@ -359,7 +359,7 @@ def define_op(
     built-in: `undefine_op` restores the original). `edge_distance`: see `Op`."""
     where = f"define_op({name!r})"
     existing = _registry.get(name) if isinstance(name, str) else None
-    _check_definition(name, forward, derivative, arity, symbol, caption, edge_distance, where)
+    _check_definition(name, forward, derivative, arity, symbol, caption, edge_distance, where, existing)
     if existing is not None and not replace:
         raise ValueError(f"{where}: an op of that name exists already; pass replace=True to swap its rule")
     if existing is not None and existing.arity != arity:
@@ -417,10 +417,11 @@ def _check_definition(
     caption: object,
     edge_distance: object,
     where: str,
+    existing: Op | None,
 ) -> None:
     if not isinstance(name, str):
         raise TypeError(f"define_op: name must be a str, not {type(name).__name__}: {name!r}")
-    if not name.isidentifier() or keyword.iskeyword(name):
+    if existing is None and (not name.isidentifier() or keyword.iskeyword(name)):  # "+" exists
         raise ValueError(f"{where}: the name must be a Python identifier (it becomes a method name)")
     if isinstance(arity, bool) or not isinstance(arity, int):
         raise TypeError(f"{where}: arity must be an int, not {type(arity).__name__}: {arity!r}")

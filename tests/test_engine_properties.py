@@ -156,8 +156,8 @@ def test_backward_agrees_with_grad_on_random_dags(expr):
     leaves = expr.leaves()
     out = expr(*leaves)
     expected = grad(out, leaves)
-    out.backward()
-    assert [x.grad for x in leaves] == expected
+    out.backward()  # the fast path: a child used twice in one dot node may sum in another order
+    assert [x.grad for x in leaves] == pytest.approx(expected, rel=1e-12, abs=1e-300)
 
 
 @given(expressions(max_steps=5))
