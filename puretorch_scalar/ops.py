@@ -156,9 +156,11 @@ def _dot(*xs: float) -> float:
 
 
 def _base_slope(a: Any, b: Any) -> Any:
-    """∂(a ** b)/∂a = b·aᵇ⁻¹; 0 at a = b = 0, where that is 0·inf (a⁰ = 1 is flat, as PyTorch
-    says; elsewhere the formula stays a graph, so that its derivative by b is right)."""
-    return 0.0 if _number(b) == 0 and _number(a) == 0 else b * pow(a, b - 1.0)
+    """∂(a ** b)/∂a = b·aᵇ⁻¹; 0 where b = 0 and aᵇ⁻¹ is not finite (a = 0, ±inf or NaN), where the
+    formula would give 0·inf or NaN: a⁰ = 1 is flat, as PyTorch says. Elsewhere the formula
+    stays a graph, so that its derivative by b is right."""
+    base = _number(a)
+    return 0.0 if _number(b) == 0 and not (base != 0 and math.isfinite(base)) else b * pow(a, b - 1.0)
 
 
 def _ln_base(a: Any, b: Any, out: Any) -> Any:
@@ -169,7 +171,7 @@ def _ln_base(a: Any, b: Any, out: Any) -> Any:
         return out * log(a)
     if base == 0:
         return 0.0 if _number(b) >= 0 else out * -inf  # ln 0 = −inf; the sign from aᵇ = ±inf
-    return nan
+    return a * nan  # NaN, and under create_graph a NaN that reaches the derivatives by a too
 
 
 def _number(x: Any) -> float:
