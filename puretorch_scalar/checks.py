@@ -8,17 +8,29 @@ Each check takes the value, the argument's `name` and `where` (the function or c
 and returns the value as a plain Python int, float or bool (so a numpy scalar is stored as one),
 or raises. A value of the wrong type raises `ArgumentTypeError` (the type is shown after the
 value); a value of the right type outside its range raises `ValueError`. `bool` is not accepted
-as a number: `Linear(True, 2)` is almost certainly a mistake.
+as a number: `Linear(True, 2)` is almost certainly a mistake. numpy's scalars count as what they
+are: `np.int64(2)` is an int, `np.float32(0.1)` a real number, `np.True_` a bool.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Collection
+import reprlib
+from collections.abc import Collection, Iterable, Mapping
 from typing import TypeVar
 
-__all__ = ["ArgumentTypeError", "positive_int", "non_negative_int", "real", "one_of", "boolean"]
+__all__ = [
+    "ArgumentTypeError",
+    "positive_int",
+    "non_negative_int",
+    "real",
+    "one_of",
+    "boolean",
+    "is_bool",
+    "mapping",
+    "sequence",
+]
 
 T = TypeVar("T")
 
@@ -29,13 +41,26 @@ class ArgumentTypeError(TypeError, ValueError):
     the checks were unified here, and code catching that should keep working."""
 
 
+_SHORT = reprlib.Repr()  # a whole list of weights passed by mistake: its start says enough
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 2, 3, 3, 3
+_SHORT.maxstring = _SHORT.maxother = 40
+
+
 def _message(where: str, name: str, expected: str, value: object, show_type: bool = False) -> str:
-    got = f"{value!r} ({type(value).__name__})" if show_type else repr(value)
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = _SHORT.repr(value)
+    got = f"{shown} ({type(value).__name__})" if show_type else shown
     return f"{where}: {name} must be {expected}, got {got}"
 
 
+def is_bool(value: object) -> bool:
+    """True for Python's bool and numpy's (`np.True_`, `np.False_`), which is not a subclass of it."""
+    return isinstance(value, bool) or type(value).__name__ in ("bool", "bool_")  # numpy 2 / numpy 1
+
+
 def _int(value: object, name: str, where: str, minimum: int, expected: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if is_bool(value) or not isinstance(value, numbers.Integral):
         raise ArgumentTypeError(_message(where, name, expected, value, show_type=True))
     if value < minimum:
         raise ValueError(_message(where, name, expected, value))
@@ -75,7 +100,7 @@ def real(
     """`value` as a float: a real number (an int or a float, never NaN or ±inf, which are not
     real numbers) between `low` and `high`, each bound included unless told otherwise."""
     expected = "a real number" + _interval(low, high, include_low, include_high)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if is_bool(value) or not isinstance(value, numbers.Real):
         raise ArgumentTypeError(_message(where, name, expected, value, show_type=True))
     x = float(value)
     above_low = low is None or x > low or (include_low and x == low)
@@ -94,7 +119,23 @@ def one_of(value: T, choices: Collection[T], name: str, where: str) -> T:
 
 
 def boolean(value: object, name: str, where: str) -> bool:
-    """`value` itself if it is True or False (not 0, 1 or None: a flag given a number is a slip)."""
-    if not isinstance(value, bool):
+    """`value` as a bool if it is True or False, numpy's included (not 0, 1, None or "no": a flag
+    given anything else is a slip)."""
+    if not is_bool(value):
         raise ArgumentTypeError(_message(where, name, "True or False", value, show_type=True))
+    return bool(value)
+
+
+def mapping(value: object, name: str, where: str, expected: str = "a dict") -> Mapping:
+    """`value` itself if it is a dict (or another Mapping); `expected` describes what it maps."""
+    if not isinstance(value, Mapping):
+        raise ArgumentTypeError(_message(where, name, expected, value, show_type=True))
     return value
+
+
+def sequence(value: object, name: str, where: str, expected: str = "a list") -> list:
+    """`value` as a list if it is a list, a tuple or another iterable of items (not a str, whose
+    items are characters, nor a dict, whose items are its keys); `expected` describes the items."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ArgumentTypeError(_message(where, name, expected, value, show_type=True))
+    return list(value)

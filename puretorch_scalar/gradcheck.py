@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from puretorch_scalar.checks import real
 from puretorch_scalar.engine import Value, grad
 from puretorch_scalar.tensor import Tensor
 
@@ -64,6 +65,7 @@ def numerical_grad(f: Function, inputs: Sequence[Input], eps: float = 1e-6) -> l
     float for a Value, a nested list of floats shaped like a Tensor input (as `Tensor.grad`).
     Every input's data is restored afterwards, even when f raises. f runs in the caller's grad
     mode, so it may differentiate something itself (to check second derivatives)."""
+    eps = real(eps, "eps", "numerical_grad", low=0, include_low=False)
     inputs = list(inputs)
     grads = [_central_differences(f, inputs, _elements(x, i), eps) for i, x in enumerate(inputs)]
     return [
@@ -80,6 +82,8 @@ def gradcheck(
     `f(*inputs)` returns a Value or a Tensor; a Tensor output y is checked through the scalar
     Σ wᵢ·yᵢ with fixed random weights wᵢ ∈ [0.5, 1.5] (a wrong entry of the Jacobian changes that
     sum, except by a coincidence of measure zero). The inputs' `.grad` are left as they were."""
+    eps = real(eps, "eps", "gradcheck", low=0, include_low=False)
+    atol, rtol = real(atol, "atol", "gradcheck", low=0), real(rtol, "rtol", "gradcheck", low=0)
     inputs = list(inputs)
     elements = [_elements(x, i) for i, x in enumerate(inputs)]
     f = _scalar_valued(f, inputs)

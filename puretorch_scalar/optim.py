@@ -12,15 +12,22 @@ list of Values when it is made, and keeps its per-parameter state (momentum buff
 moments) in plain float lists beside it. Updates are float arithmetic on `.data`: they build no
 graph. `.lr` is a plain attribute, so a learning-rate schedule is one assignment per step.
 
-One difference from PyTorch: a Value's `.grad` is always a number (0.0 after `zero_grad`), never
-None, so every parameter takes part in every step; this matches PyTorch with
-`zero_grad(set_to_none=False)`. A parameter the loss does not reach still decays under
-`weight_decay` and keeps moving with its momentum.
+A Value's `.grad` is a number (0.0 after `zero_grad`, PyTorch's `zero_grad(set_to_none=False)`),
+so a parameter the loss does not reach still takes part in the step: it decays under
+`weight_decay` and keeps moving with its momentum. A `.grad` set to None (a PyTorch habit) means
+"no gradient": that element is skipped, as PyTorch skips a parameter whose `.grad` is None (no
+decay, no momentum, and for Adam no step counted). Each element is a parameter of its own here,
+so the unit skipped is a Value, where PyTorch's is a whole tensor.
+
+`step()` checks everything first (the learning rate, every `.grad` and `.data`): when it raises,
+no parameter and no optimizer state has changed.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 from collections.abc import Iterable
 
 from puretorch_scalar.checks import real
@@ -75,7 +82,36 @@ class Optimizer:
         zero_grads(self.params)
 
     def step(self) -> None:
-        """Update every parameter's `.data` once from its `.grad`."""
+        """Update once the `.data` of every parameter element that has a gradient (a `.grad` that
+        is not None). Everything is checked before anything changes, so an error leaves the
+        parameters and the optimizer's state as they were."""
+        lr = real(self.lr, "lr", type(self).__name__, low=0)  # a plain attribute: anything may be in it
+        self._update(lr, self._gradients())
+
+    def _gradients(self) -> list[float | None]:
+        """Each element's gradient as a float, None for one without a gradient (to skip), after
+        checking that every gradient and every `.data` is a number."""
+        grads: list[float | None] = []
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if not (g is None or type(g) is float):
+                g = self._number(g, i, ".grad", "a number, or None for no gradient")
+            if type(p.data) is not float:
+                p.data = self._number(p.data, i, ".data", "a number")  # the same number, as a float
+            grads.append(g)
+        return grads
+
+    def _number(self, x: object, i: int, attribute: str, expected: str) -> float:
+        """x (parameter i's `attribute`) as a float, or a TypeError naming the parameter."""
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise TypeError(
+                f"{type(self).__name__}: parameter {i} has {attribute} = {x!r} ({type(x).__name__}); "
+                f"it must be {expected}"
+            )
+        return float(x)
+
+    def _update(self, lr: float, grads: list[float | None]) -> None:
+        """The update rule, given the checked learning rate and gradients (None: skip)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -110,10 +146,11 @@ class SGD(Optimizer):
         self.momentum = real(momentum, "momentum", "SGD", low=0)
         self.buffers = [0.0] * len(self.params)
 
-    def step(self) -> None:
-        lr, mu, wd, buffers = self.lr, self.momentum, self.weight_decay, self.buffers
-        for i, p in enumerate(self.params):
-            g = p.grad
+    def _update(self, lr: float, grads: list[float | None]) -> None:
+        mu, wd, buffers = self.momentum, self.weight_decay, self.buffers
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            if g is None:
+                continue
             if wd:
                 g += wd * p.data
             if mu:
@@ -132,8 +169,10 @@ class Adam(Optimizer):
         v ← β₂ · v + (1 − β₂) · g²
         θ ← θ − lr · m̂ / (√v̂ + ε)              where m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ)
 
-    ε is added after the square root of the bias-corrected v̂, as in PyTorch. The step is
-    computed in PyTorch's order, θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε), so the two
+    t counts the updates of each element (`steps[i]`), as PyTorch counts them per parameter: an
+    element skipped because its `.grad` is None does not advance (`t` itself counts the calls of
+    `step()`). ε is added after the square root of the bias-corrected v̂, as in PyTorch. The step
+    is computed in PyTorch's order, θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε), so the two
     agree to rounding. One deliberate difference: with ε = 0, a parameter whose gradients have
     all been 0 (or so small that g² underflows) has √v̂ + ε = 0; it is left alone here, where
     PyTorch divides by zero and gets NaN or ±inf.
@@ -157,19 +196,26 @@ class Adam(Optimizer):
             real(betas[1], "betas[1]", "Adam", 0, 1, include_high=False),
         )
         self.eps = real(eps, "eps", "Adam", low=0)
-        self.t = 0  # steps taken: every parameter is updated at every step, so one count serves all
+        self.t = 0  # calls of step()
+        self.steps = [0] * len(self.params)  # each element's own t: its updates so far
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)
 
-    def step(self) -> None:
+    def _update(self, lr: float, grads: list[float | None]) -> None:
         self.t += 1
-        (b1, b2), wd, eps, m, v = self.betas, self.weight_decay, self.eps, self.m, self.v
-        step_size = self.lr / (1 - b1**self.t)
-        root_bias2 = math.sqrt(1 - b2**self.t)
-        for i, p in enumerate(self.params):
-            g = p.grad
+        (b1, b2), wd, eps, m, v, steps = self.betas, self.weight_decay, self.eps, self.m, self.v, self.steps
+
+        @functools.cache  # computed once per t in a step: the elements usually share one t
+        def corrections(t: int) -> tuple[float, float]:
+            return lr / (1 - b1**t), math.sqrt(1 - b2**t)
+
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            if g is None:
+                continue
             if wd:
                 g += wd * p.data
+            steps[i] += 1
+            step_size, root_bias2 = corrections(steps[i])
             m[i] = b1 * m[i] + (1 - b1) * g
             v[i] = b2 * v[i] + (1 - b2) * g * g
             denominator = math.sqrt(v[i]) / root_bias2 + eps

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Union
 
 from puretorch_scalar import hooks, ops
+from puretorch_scalar.checks import real
 from puretorch_scalar.engine import Constant, Value, topological_order, zero_grads
 
 Shape = tuple[int, ...]
@@ -319,7 +320,9 @@ class Tensor:
 
     @staticmethod
     def uniform(*shape: int, low: float = -1.0, high: float = 1.0, seed: int | None = None) -> Tensor:
-        """Leaves drawn uniformly from [low, high]."""
+        """Leaves drawn uniformly from [low, high] (low <= high, as torch's uniform_ requires)."""
+        low = real(low, "low", "uniform")
+        high = real(high, "high", "uniform", low=low)
         rng = random if seed is None else random.Random(seed)
         return Tensor._filled(shape, "uniform", lambda: rng.uniform(low, high))
 
@@ -452,12 +455,18 @@ class Tensor:
         return self._reduce(axis, keepdims, lambda group: Value.sum(group) / count)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        """The largest element over `axis`. No node is created: the result holds the selected
-        Values themselves, so the gradient flows to the argmax only (the first one on ties)."""
+        """The largest element over `axis`, or NaN where the group holds a NaN (it propagates, as
+        in torch.max). No node is created: the result holds the selected Values themselves, so
+        the gradient flows to that element only (the first NaN, else the first largest on ties)."""
         if any(self._shape[d] == 0 for d in _axes(axis, self.ndim)):
             raise ValueError(f"max: cannot reduce over an empty axis of a tensor of shape {self._shape}")
         data = operator.attrgetter("data")
-        return self._reduce(axis, keepdims, lambda group: max(group, key=data))
+
+        def largest(group: list[Value]) -> Value:
+            nan = next((v for v in group if math.isnan(v.data)), None)  # max() would skip it
+            return max(group, key=data) if nan is None else nan
+
+        return self._reduce(axis, keepdims, largest)
 
     # -- softmax -------------------------------------------------------------------------------
 

@@ -17,17 +17,17 @@ How accuracy is counted, from the labels' values (`predict`):
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 import random
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from puretorch_scalar.checks import non_negative_int, positive_int
+from puretorch_scalar.checks import boolean, non_negative_int, positive_int, real
 from puretorch_scalar.data import batches
 from puretorch_scalar.diagnostics import Watch
 from puretorch_scalar.engine import Value, no_grad
@@ -113,8 +113,13 @@ def fit(
     The history maps "loss" and "accuracy" to one number per epoch (the mean over that epoch's
     batches, measured on each batch just before its update), plus "val_loss" and
     "val_accuracy" (measured at the end of each epoch) when `val_data=(X_val, y_val)` is given.
+
+    Interrupted (Ctrl-C, KeyboardInterrupt), fit stops, prints one line saying so and returns the
+    history of the epochs it finished. Any other exception leaves fit with that history attached
+    as `err.history`, and `optimizer.lr` as it was before the call.
     """
     epochs = non_negative_int(epochs, "epochs", "fit")
+    progress, diagnostics = boolean(progress, "progress", "fit"), boolean(diagnostics, "diagnostics", "fit")
     if batch_size is not None:
         batch_size = positive_int(batch_size, "batch_size", "fit")
     X, y = _training_set(X, y)
@@ -122,33 +127,34 @@ def fit(
     classes, rng = _classes(y), random.Random(seed)
     history = _empty_history(validating=val_data is not None)
     bar = tqdm(total=epochs * math.ceil(len(X) / batch_size), disable=not progress, unit="step")
-    steps = itertools.count()
     watch = Watch(model) if diagnostics else None
+    if watch:
+        history["diagnostics"] = watch.history  # filled in step by step
 
     model.train()
-    for epoch in range(epochs):
-        bar.set_description(f"epoch {epoch + 1}/{epochs}")
-        means = _EpochMeans(classes)
-        for Xb, yb in batches(X, y, batch_size, seed=rng.randrange(2**32)):
-            _schedule(optimizer, lr_schedule, next(steps))
-            optimizer.zero_grad()
-            outputs = model(Tensor(Xb))
-            loss = loss_fn(outputs, yb)
-            objective = loss if regularizer is None else loss + regularizer(model)  # only loss is recorded
-            objective.backward()
-            if watch:
-                watch.gradients()
-            optimizer.step()
-            if watch:
-                watch.updates()
-            means.add(loss, outputs, yb)
-            bar.update()
-            bar.set_postfix(means.shown(), refresh=False)
-        validation = None if val_data is None else evaluate(model, loss_fn, *val_data)
-        _record(history, means, validation)
-    bar.close()
-    if watch:
-        history["diagnostics"] = watch.history
+    with _stopping_cleanly(optimizer, history, epochs) as run, bar:
+        for epoch in range(epochs):
+            bar.set_description(f"epoch {epoch + 1}/{epochs}")
+            means = _EpochMeans(classes)
+            for Xb, yb in batches(X, y, batch_size, seed=rng.randrange(2**32)):
+                _schedule(optimizer, lr_schedule, run.steps)
+                optimizer.zero_grad()
+                outputs = model(Tensor(Xb))
+                loss = loss_fn(outputs, yb)
+                # the regularizer is minimised too, but only the loss is recorded
+                objective = loss if regularizer is None else loss + regularizer(model)
+                objective.backward()
+                if watch:
+                    watch.gradients()
+                optimizer.step()
+                run.steps += 1
+                if watch:
+                    watch.updates()
+                means.add(loss, outputs, yb)
+                bar.update()
+                bar.set_postfix(means.shown(), refresh=False)
+            validation = None if val_data is None else evaluate(model, loss_fn, *val_data)
+            _record(history, means, validation)
     return history
 
 
@@ -172,9 +178,38 @@ def _empty_history(validating: bool) -> History:
 
 
 def _schedule(optimizer: Optimizer, lr_schedule: Callable[[int], float] | None, step: int) -> None:
-    """Set the learning rate of `step` from the schedule, if there is one."""
+    """Set the learning rate of `step` from the schedule, if there is one, once it is checked to
+    be a rate (a real number >= 0; a numpy scalar becomes a float, so none leaks into the data)."""
     if lr_schedule is not None:
-        optimizer.lr = lr_schedule(step)
+        optimizer.lr = real(lr_schedule(step), f"lr_schedule({step})", "fit", low=0)
+
+
+@dataclass
+class _Run:
+    """How far fit got: the optimizer steps it took."""
+
+    steps: int = 0
+
+
+@contextmanager
+def _stopping_cleanly(optimizer: Optimizer, history: History, epochs: int) -> Iterator[_Run]:
+    """Around fit's loop, so that no finished epoch is lost: Ctrl-C ends the block quietly after
+    one line saying how far training got (fit then returns the history of the finished epochs);
+    any other error leaves it with that history as `err.history` and the learning rate that
+    `optimizer` had before the loop (a schedule may have changed it)."""
+    lr, run = optimizer.lr, _Run()
+    try:
+        yield run
+    except KeyboardInterrupt:
+        done = len(history["loss"])
+        print(
+            f"fit: interrupted after {done} of {epochs} epochs ({run.steps} steps); "
+            f"the history holds the {done} finished epochs"
+        )
+    except Exception as err:
+        optimizer.lr = lr
+        err.history = history
+        raise
 
 
 class _EpochMeans:

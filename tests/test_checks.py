@@ -6,8 +6,18 @@ from fractions import Fraction
 
 import pytest
 
-from puretorch_scalar import Value, data, fit, nn, optim
-from puretorch_scalar.checks import ArgumentTypeError, boolean, non_negative_int, one_of, positive_int, real
+from puretorch_scalar import Tensor, Value, data, fit, nn, optim
+from puretorch_scalar.checks import (
+    ArgumentTypeError,
+    boolean,
+    mapping,
+    non_negative_int,
+    one_of,
+    positive_int,
+    real,
+    sequence,
+)
+from puretorch_scalar.gradcheck import gradcheck
 from puretorch_scalar.models import GPT, GPTConfig, train
 
 # -- the checks ---------------------------------------------------------------------------------
@@ -68,9 +78,43 @@ def test_one_of_and_boolean():
         boolean(1, "flag", "f")
 
 
+def test_numpy_scalars_count_as_what_they_are():
+    np = pytest.importorskip("numpy")
+    assert boolean(np.True_, "flag", "f") is True and boolean(np.False_, "flag", "f") is False
+    assert positive_int(np.int64(3), "n", "f") == 3 and type(positive_int(np.int64(3), "n", "f")) is int
+    assert type(real(np.float32(0.5), "x", "f")) is float
+    for check in (positive_int, real):  # a numpy bool is no more a number than Python's
+        with pytest.raises(ArgumentTypeError, match=r"got np.True_ \(bool_?\)$"):
+            check(np.True_, "n", "f")
+
+
+def test_mapping_and_sequence():
+    assert mapping({"a": 1}, "d", "f") == {"a": 1}
+    assert sequence((1, 2), "xs", "f") == [1, 2] and sequence(range(2), "xs", "f") == [0, 1]
+    with pytest.raises(ArgumentTypeError, match=r"^f: d must be a dict, got \[\('a', 1\)\] \(list\)$"):
+        mapping([("a", 1)], "d", "f")
+    for bad in (3, "ab", {"a": 1}, None):  # a str's items are characters, a dict's its keys
+        with pytest.raises(ArgumentTypeError, match=r"^f: xs must be widths, got .+ \(\w+\)$"):
+            sequence(bad, "xs", "f", "widths")
+
+
+def test_a_long_value_is_shown_shortened():
+    with pytest.raises(ArgumentTypeError) as info:
+        mapping([[float(i)] * 10 for i in range(100)], "d", "f")
+    assert len(str(info.value)) < 120 and "..." in str(info.value)
+
+
 # -- every bad argument in the package reads the same ------------------------------------------
 
-FORM = re.compile(r"^[A-Za-z_.]+: [a-z_]+(\[\d\])? must be .+, got .+$")
+
+def step_with_lr(lr):
+    """A step of an optimizer whose `lr` was set to `lr` after it was made."""
+    opt = optim.SGD([Value(1.0)], lr=0.1)
+    opt.lr = lr
+    opt.step()
+
+
+FORM = re.compile(r"^[A-Za-z_.]+: [a-z_]+(\[\d\]|\(\d+\))? must be .+, got .+$")
 
 
 @pytest.mark.parametrize(
@@ -79,6 +123,13 @@ FORM = re.compile(r"^[A-Za-z_.]+: [a-z_]+(\[\d\])? must be .+, got .+$")
         lambda: nn.Linear(0, 2),
         lambda: nn.Linear(2, 1.5),
         lambda: nn.MLP(2, [1], activation="gelu"),
+        lambda: nn.MLP(2, 3),
+        lambda: nn.MLP(2, [3, 0]),
+        lambda: nn.Linear(2, 2, bias="no"),
+        lambda: nn.Linear(2, 2).train("no"),
+        lambda: nn.Linear(2, 2).load_state_dict(None),
+        lambda: Tensor.uniform(2, low=1, high=0),
+        lambda: gradcheck(lambda x: x, [Value(1.0)], eps=0),
         lambda: nn.Embedding(4, 0),
         lambda: nn.RMSNorm(4, eps=-1.0),
         lambda: nn.CausalSelfAttention(True, 1),
@@ -100,6 +151,13 @@ FORM = re.compile(r"^[A-Za-z_.]+: [a-z_]+(\[\d\])? must be .+, got .+$")
         lambda: fit(
             nn.Linear(1, 1), nn.MSELoss(), optim.SGD([Value(1.0)], lr=0.1), [[1.0]], [1.0], 1, batch_size=0
         ),
+        lambda: fit(
+            nn.Linear(1, 1), nn.MSELoss(), optim.SGD([Value(1.0)], lr=0.1), [[1.0]], [1.0], 1, progress=1
+        ),
+        lambda: fit(
+            nn.Linear(1, 1), nn.MSELoss(), optim.SGD([Value(1.0)], lr=0.1), [[1.0]], [1.0], 1, lr_schedule=str
+        ),
+        lambda: step_with_lr(-1),
         lambda: train(GPT(GPTConfig(vocab_size=3)), [[0, 1]], steps=0),
         lambda: GPT(GPTConfig(vocab_size=3)).generate([0], 1, temperature=-1),
     ],

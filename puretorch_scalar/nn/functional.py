@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from puretorch_scalar.checks import one_of
-from puretorch_scalar.engine import Constant, Value
+from puretorch_scalar.engine import Value
 from puretorch_scalar.tensor import Tensor
 
 __all__ = ["mse_loss", "binary_cross_entropy", "cross_entropy", "hinge_loss", "l2_penalty"]
@@ -55,16 +55,34 @@ def mse_loss(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
 
 
 _LOG_FLOOR = -100.0  # PyTorch's clamp: log(0) counts as −100, so a saturated sigmoid is finite
+_GRADIENT_FLOOR = 9.999999960041972e-13  # PyTorch's floor of p(1 − p) in the gradient: 1e-12 as a float32
 
 
-def _clamped_log(p: Value) -> Value:
-    """log p, but at least −100; below that, the constant −100 (its gradient is 0, as a clamp's)."""
-    return p.log() if p.data > math.exp(_LOG_FLOOR) else Constant(_LOG_FLOOR)
+def _clamped_log(x: float) -> float:
+    """log x, but at least −100 (log 0 = −∞ included), as PyTorch clamps it."""
+    return max(math.log(x), _LOG_FLOOR) if x > 0 else _LOG_FLOOR
+
+
+def _bce_term(p: Value, t: float) -> Value:
+    """−[t·log p + (1 − t)·log(1 − p)] with PyTorch's value and gradient, (p − t) / p(1 − p).
+
+    Where p is within about 1e-12 of 0 or 1, PyTorch computes the value with each log clamped
+    at −100 and the gradient with p(1 − p) floored at 1e-12, so that a saturated sigmoid still
+    learns, and in the right direction: its gradient is not the derivative of its value there
+    (the clamped log alone would give the −t·log p term no gradient, and leave only the other
+    term's, which points the wrong way when 0 < t < 1). There, the term is built as a node that
+    has that value and is linear in p with that slope (so its second derivative is 0)."""
+    if p.data * (1 - p.data) >= _GRADIENT_FLOOR:  # both logs are > −28 here: no clamp needed
+        return Value.dot([p.log(), (1 - p).log()], [-t, t - 1])
+    value = -t * _clamped_log(p.data) - (1 - t) * _clamped_log(1 - p.data)
+    slope = (p.data - t) / _GRADIENT_FLOOR
+    return value + slope * (p - p.data)
 
 
 def binary_cross_entropy(probs: Any, targets: Any, reduction: Reduction = "mean") -> Tensor:
     """−[t·log p + (1 − t)·log(1 − p)] per element, for probabilities p in [0, 1] (a sigmoid's
-    output) and targets t in [0, 1]. Each log is clamped at −100, as in PyTorch."""
+    output) and targets t in [0, 1]. As in PyTorch, where p saturates (within ~1e-12 of 0 or 1)
+    each log is clamped at −100 and the gradient is (p − t) / 1e-12: see `_bce_term`."""
     one_of(reduction, REDUCTIONS, "reduction", "binary_cross_entropy")
     probs, ts = _paired(probs, targets, "binary_cross_entropy")
     terms = []
@@ -73,7 +91,7 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: Reduction = "mean"
             raise ValueError(f"binary_cross_entropy: probability {p.data!r} at position {i} is not in [0, 1]")
         if not 0 <= t <= 1:
             raise ValueError(f"binary_cross_entropy: target {t!r} at position {i} is not in [0, 1]")
-        terms.append(Value.dot([_clamped_log(p), _clamped_log(1 - p)], [-t, t - 1]))
+        terms.append(_bce_term(p, t))
     return _reduce(Tensor.from_values(terms, probs.shape), reduction)
 
 

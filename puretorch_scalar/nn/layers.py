@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from puretorch_scalar.checks import one_of, positive_int
+from puretorch_scalar.checks import boolean, one_of, positive_int, sequence
 from puretorch_scalar.engine import Constant, Value
 from puretorch_scalar.nn.module import Module, Parameter
 from puretorch_scalar.tensor import Tensor
@@ -27,6 +27,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         self.in_features = positive_int(in_features, "in_features", "Linear")
         self.out_features = positive_int(out_features, "out_features", "Linear")
+        bias = boolean(bias, "bias", "Linear")
         bound = 1 / math.sqrt(in_features)  # drawn from Python's `random`: random.seed(0) repeats a model
         self.weight = Parameter(Tensor.uniform(self.out_features, self.in_features, low=-bound, high=bound))
         self.bias = Parameter(Tensor.uniform(self.out_features, low=-bound, high=bound)) if bias else None
@@ -114,9 +115,11 @@ class MLP(Sequential):
 
     def __init__(self, nin: int, nouts: list[int], activation: str = "relu"):
         one_of(activation, ACTIVATIONS, "activation", "MLP")
+        nouts = sequence(nouts, "nouts", "MLP", "a list of layer widths such as [16, 16, 1]")
         if not nouts:
             raise ValueError("MLP: nouts must list at least one layer width, e.g. [16, 16, 1]")
-        sizes = [nin, *nouts]
+        sizes = [positive_int(nin, "nin", "MLP")]
+        sizes += [positive_int(n, f"nouts[{i}]", "MLP") for i, n in enumerate(nouts)]
         layers: list[Module] = []
         for i in range(len(nouts)):
             layers.append(Linear(sizes[i], sizes[i + 1]))

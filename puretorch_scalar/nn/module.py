@@ -21,10 +21,16 @@ module's own parameters (here `scale`) before those of its sub-modules, as in Py
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+from puretorch_scalar.checks import boolean, is_bool, mapping
 from puretorch_scalar.engine import ParameterValue, zero_grads
 from puretorch_scalar.tensor import Tensor
 
@@ -120,6 +126,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Set `.training` on this module and every module below it; returns self."""
+        mode = boolean(mode, "mode", f"{type(self).__name__}.train")
         for m in self.modules():
             m.training = mode
         return self
@@ -131,14 +138,23 @@ class Module:
     # -- saving and loading: weights only, as nested lists of floats ---------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """{dotted name: the parameter's numbers as nested lists of floats}: JSON-serialisable."""
-        return {name: p.tolist() for name, p in self.named_parameters()}
+        """{dotted name: the parameter's numbers as nested lists of floats}: JSON-serialisable
+        (numpy scalars written into `.data` come out as floats; NaN and ±inf stay floats)."""
+        return {
+            name: _nested_map(partial(_as_float, name=name), p.tolist())
+            for name, p in self.named_parameters()
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Copy numbers into the parameters, in place.
 
-        Every key and shape is checked before anything is written: missing or unexpected keys
-        raise `KeyError`, a shape mismatch `ValueError`, and on any error no parameter changes."""
+        Every key, number and shape is checked before anything is written: a `state_dict` that is
+        not a dict raises `TypeError`, missing or unexpected keys `KeyError`, an entry that is not
+        nested lists of numbers `TypeError` or `ValueError` naming its key, a shape mismatch
+        `ValueError`; on any error no parameter changes."""
+        state_dict = mapping(
+            state_dict, "state_dict", "load_state_dict", "a dict {name: nested lists of numbers}"
+        )
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -147,7 +163,7 @@ class Module:
                 f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
                 f"unexpected keys {unexpected}"
             )
-        incoming = {name: Tensor(state_dict[name]) for name in own}  # ragged or non-numeric raises here
+        incoming = {name: _numbers(name, state_dict[name]) for name in own}
         for name, p in own.items():
             if incoming[name].shape != p.shape:
                 raise ValueError(
@@ -159,9 +175,26 @@ class Module:
                 v.data = new.data
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write `state_dict()` to `path` as JSON."""
-        with open(path, "w") as f:
-            json.dump(self.state_dict(), f)
+        """Write `state_dict()` to `path` as strict JSON (RFC 8259), replacing the file at once.
+
+        JSON has no NaN or infinity, so those numbers are written as the strings "NaN",
+        "Infinity" and "-Infinity", which `load` reads back as floats. The state is built first
+        and written to a temporary file in the same folder, flushed to disk, then renamed over
+        `path` (`os.replace`, atomic): a failure at any point (a parameter that is not a
+        number, a full disk, Ctrl-C) leaves the previous file as it was and no temporary file."""
+        state = _nested_map(_encode_number, self.state_dict())
+        path = Path(path)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        f = open(temporary, "x")  # "x": a new file (never someone else's), with the usual permissions
+        try:
+            with f:
+                json.dump(state, f, allow_nan=False)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
     def load(self, path: str | os.PathLike) -> Module:
         """Load weights written by `save` into this module and return it.
@@ -169,7 +202,7 @@ class Module:
         The file holds numbers only, like a PyTorch state-dict file, so first build the model
         the weights belong to: `model = nn.MLP(2, [16, 16, 1]).load("moons.json")`."""
         with open(path) as f:
-            self.load_state_dict(json.load(f))
+            self.load_state_dict(_nested_map(_decode_number, json.load(f)))
         return self
 
     # -- printing -------------------------------------------------------------------------------
@@ -184,3 +217,45 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         body = "".join(f"\n  {line}" for line in ([self.extra_repr()] if self.extra_repr() else []) + lines)
         return f"{type(self).__name__}({body}\n)"
+
+
+# -- the numbers of a state dict -------------------------------------------------------------------
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}  # JSON's missing numbers
+
+
+def _nested_map(f: Callable[[Any], Any], nested: Any) -> Any:
+    """`nested` with f applied to every leaf: through dicts' values and lists' items."""
+    if isinstance(nested, dict):
+        return {key: _nested_map(f, value) for key, value in nested.items()}
+    if isinstance(nested, list):
+        return [_nested_map(f, item) for item in nested]
+    return f(nested)
+
+
+def _as_float(x: Any, name: str) -> float:
+    """A parameter's number as a plain float (a numpy scalar written into `.data` included)."""
+    if is_bool(x) or not isinstance(x, numbers.Real):
+        raise TypeError(f"state_dict: {name!r} holds {x!r} ({type(x).__name__}), not a number")
+    return float(x)
+
+
+def _encode_number(x: float) -> float | str:
+    """x itself, or for NaN and ±inf (which strict JSON lacks) the strings "NaN", "±Infinity"."""
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else "Infinity" if x > 0 else "-Infinity"
+
+
+def _decode_number(x: Any) -> Any:
+    """The inverse of `_encode_number`; anything else is left for `load_state_dict` to judge."""
+    return _NON_FINITE.get(x, x) if isinstance(x, str) else x
+
+
+def _numbers(name: str, nested: Any) -> Tensor:
+    """The entry `name` of a state dict as a Tensor; an error names the key."""
+    try:
+        return Tensor(nested)
+    except (TypeError, ValueError) as err:
+        kind = TypeError if isinstance(err, TypeError) else ValueError
+        raise kind(f"load_state_dict: {name!r} must be nested lists of numbers ({err})") from None

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
-from puretorch_scalar.checks import positive_int, real
+from puretorch_scalar.checks import boolean, positive_int, real
 from puretorch_scalar.nn.layers import Linear
 from puretorch_scalar.nn.module import Module, Parameter
 from puretorch_scalar.tensor import Tensor
@@ -56,9 +57,11 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape: int, eps: float = 1e-5, elementwise_affine: bool = True):
         self.normalized_shape = positive_int(normalized_shape, "normalized_shape", "RMSNorm")
         self.eps = real(eps, "eps", "RMSNorm", low=0)
-        self.weight = Parameter(Tensor.ones(self.normalized_shape)) if elementwise_affine else None
+        affine = boolean(elementwise_affine, "elementwise_affine", "RMSNorm")
+        self.weight = Parameter(Tensor.ones(self.normalized_shape)) if affine else None
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.normalized_shape:
             raise ValueError(
                 f"RMSNorm: input of shape {x.shape} does not end in normalized_shape={self.normalized_shape}"
@@ -104,9 +107,14 @@ class CausalSelfAttention(Module):
         self.value = Linear(n_embd, n_embd, bias=False)
         self.proj = Linear(n_embd, n_embd, bias=False)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
         if x.ndim != 2 or x.shape[1] != self.n_embd:
             raise ValueError(f"CausalSelfAttention: input must have shape (T, {self.n_embd}), got {x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError(
+                f"CausalSelfAttention: the sequence is empty (shape {x.shape}): no position to attend to"
+            )
         T, H, d = x.shape[0], self.n_head, self.n_embd // self.n_head
         q = self.query(x) * (1 / math.sqrt(d))  # (T, C), scaled once here rather than every score
         k, v = self.key(x), self.value(x)  # (T, C) each
