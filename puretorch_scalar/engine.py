@@ -6,8 +6,10 @@ forward formula on floats next to its local derivatives ∂out/∂input. Backwar
 applied once per node, from the output down, and the whole algorithm is the two functions
 below: a topological order, and one loop over it.
 
-`Value.backward` runs exactly this algorithm through `fastpath.py`, which is the same loops tuned
-for speed (a property test checks that both give identical gradients).
+`Value.backward` runs exactly this algorithm through `fastpath.py`, the same loops tuned for
+speed; a property test checks that both give the same gradients (to the bit, but for a Value used
+twice in one dot node, whose two contributions the fast loop may add in the other order). With
+hooks, anomaly checks or `create_graph`, backward takes `hooks.sweep`, this loop again.
 """
 
 from __future__ import annotations
