@@ -10,7 +10,6 @@ Chromium, chromedriver, selenium, Jupyter (notebook 7), ipywidgets or Graphviz's
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,27 +21,14 @@ import pytest
 
 for module in ("selenium", "notebook", "ipywidgets", "ipykernel"):
     pytest.importorskip(module, reason=f"{module} is not installed (pip install -e '.[test,notebooks]')")
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from browser import NEEDS_CHROMIUM_AND_DOT, start_chromium  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = [
-    pytest.mark.skipif(
-        not (CHROMIUM and CHROMEDRIVER),
-        reason="needs Chromium and chromedriver (Debian: apt-get install chromium chromium-driver)",
-    ),
-    pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot (apt-get install graphviz)"),
-]
-FLAGS = (
-    "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
-    "--disable-background-networking --disable-component-update --disable-sync --window-size=1400,1000"
-).split()
+pytestmark = NEEDS_CHROMIUM_AND_DOT
 
 CELL = """\
 from puretorch_scalar.viz import explore
@@ -150,12 +136,7 @@ def jupyter(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"), window_size="1400,1000")
     yield driver
     driver.quit()
 

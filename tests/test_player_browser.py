@@ -8,7 +8,6 @@ replay and how long a 500-frame replay takes to open.
 
 import random
 import re
-import shutil
 
 import pytest
 
@@ -16,30 +15,14 @@ from puretorch_scalar import Tensor, Value, nn
 from puretorch_scalar.demo import neuron
 from puretorch_scalar.viz import backward_steps
 
-webdriver = pytest.importorskip(
-    "selenium.webdriver", reason="selenium is not installed (pip install selenium)"
-)
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+from browser import NEEDS_CHROMIUM_AND_DOT, start_chromium  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = [
-    pytest.mark.skipif(
-        not (CHROMIUM and CHROMEDRIVER),
-        reason="needs Chromium and chromedriver (Debian: apt-get install chromium chromium-driver)",
-    ),
-    pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot (apt-get install graphviz)"),
-]
-
-# Running as root, without network: no sandbox, and none of Chromium's background fetching.
-FLAGS = (
-    "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
-    "--disable-background-networking --disable-component-update --disable-sync --window-size=1400,700"
-).split()
+pytestmark = NEEDS_CHROMIUM_AND_DOT
 
 # What a player shows: its counter and caption, the names and texts of the red node, every
 # Value's name and grad text, the red edges (with where their arrowhead is drawn), and the
@@ -71,13 +54,9 @@ return {
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = start_chromium(
+        tmp_path_factory.mktemp("chromium-profile"), window_size="1400,700", browser_log=True
+    )
     yield driver
     driver.quit()
 
