@@ -245,6 +245,7 @@ def node_names(root: Value) -> dict[Value, str]:
     `t1`, `t2`, … in the order Python evaluates an expression (each node after its inputs, taken
     left to right, where `topological_order` takes the last one first). An automatic name never
     takes a label's; a label used again gets `#2`, `#3`, … Constants are named by their number."""
+    # Not engine.topological_order: it visits the last input first, and t1, t2, … must go left to right.
     order: list[Value] = []
     seen: set[Value] = set()
     stack = [(root, False)]
