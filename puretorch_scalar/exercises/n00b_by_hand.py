@@ -18,6 +18,15 @@ from puretorch_scalar.tensor import Tensor
 Matrix = list[list[float]]
 
 
+def _check_loss_backward(
+    r: Report, name: str, answer: Callable, loss: Callable, x: list[float], target: object, hint: str
+) -> None:
+    """answer(x, target), the learner's ∂loss/∂x, against the engine's gradient of loss(x, target)."""
+    X = Tensor(x)
+    loss(X, target).backward()
+    r.equal(f"{name}({x}, {target})", answer(x, target), X.grad, hint)
+
+
 def mse_backward(pred: list[float], target: list[float]) -> list[float]:
     """L = (1/n)·Σ (pᵢ − tᵢ)², so ∂L/∂pᵢ = 2·(pᵢ − tᵢ)/n."""
     n = len(pred)
@@ -31,14 +40,9 @@ def mse_backward(pred: list[float], target: list[float]) -> list[float]:
     answer=mse_backward,
 )
 def _mse_backward(answer: Callable, r: Report) -> None:
-    pred, target = [0.5, -1.0, 2.0, 0.0], [1.0, 1.0, 1.5, -0.5]
-    P = Tensor(pred)
-    F.mse_loss(P, target).backward()
-    r.equal(
-        f"mse_backward({pred}, {target})",
-        answer(pred, target),
-        P.grad,
-        "d/dp (p − t)² = 2(p − t), and the mean divides by n",
+    hint = "d/dp (p − t)² = 2(p − t), and the mean divides by n"
+    _check_loss_backward(
+        r, "mse_backward", answer, F.mse_loss, [0.5, -1.0, 2.0, 0.0], [1.0, 1.0, 1.5, -0.5], hint
     )
 
 
@@ -91,15 +95,9 @@ def cross_entropy_backward(logits: list[float], label: int) -> list[float]:
     answer=cross_entropy_backward,
 )
 def _cross_entropy_backward(answer: Callable, r: Report) -> None:
+    hint = "∂L/∂zᵢ = softmax(z)ᵢ − 1 for the label, softmax(z)ᵢ for the others"
     for logits, label in (([2.0, 1.0, 0.1], 0), ([0.5, -1.0, 3.0, 0.0], 1)):
-        Z = Tensor(logits)
-        F.cross_entropy(Z, label).backward()
-        r.equal(
-            f"cross_entropy_backward({logits}, {label})",
-            answer(logits, label),
-            Z.grad,
-            "∂L/∂zᵢ = softmax(z)ᵢ − 1 for the label, softmax(z)ᵢ for the others",
-        )
+        _check_loss_backward(r, "cross_entropy_backward", answer, F.cross_entropy, logits, label, hint)
 
 
 EPS = 1e-5
