@@ -374,6 +374,12 @@ def g(x, y, z):
     )
 
 
+def float64(xs):
+    """The numbers xs as a tuple of float64 torch tensors (for tests that have imported torch)."""
+    torch = pytest.importorskip("torch")
+    return tuple(torch.tensor(x, dtype=torch.float64) for x in xs)
+
+
 point3 = st.tuples(floats(-2, 2, avoid=(0,), margin=0.1), floats(-2, 2), floats(0.2, 2))
 
 
@@ -382,8 +388,7 @@ point3 = st.tuples(floats(-2, 2, avoid=(0,), margin=0.1), floats(-2, 2), floats(
 @given(point3, vectors(3))
 def test_jvp_matches_torch_func_jvp(point, t):
     torch = pytest.importorskip("torch")
-    as_tensors = lambda xs: tuple(torch.tensor(x, dtype=torch.float64) for x in xs)
-    expected_values, expected = torch.func.jvp(g, as_tensors(point), as_tensors(t))
+    expected_values, expected = torch.func.jvp(g, float64(point), float64(t))
     values, out = jvp(g, point, t)
     assert values == pytest.approx([v.item() for v in expected_values], rel=1e-12)
     assert out == pytest.approx([v.item() for v in expected], rel=1e-10, abs=1e-12)
@@ -394,9 +399,8 @@ def test_jvp_matches_torch_func_jvp(point, t):
 @given(point3, vectors(4))
 def test_vjp_matches_torch_func_vjp(point, c):
     torch = pytest.importorskip("torch")
-    as_tensors = lambda xs: tuple(torch.tensor(x, dtype=torch.float64) for x in xs)
-    _, pullback = torch.func.vjp(g, *as_tensors(point))
-    expected = pullback(as_tensors(c))
+    _, pullback = torch.func.vjp(g, *float64(point))
+    expected = pullback(float64(c))
     assert vjp(g, point, c)[1] == pytest.approx([v.item() for v in expected], rel=1e-10, abs=1e-12)
 
 
@@ -405,8 +409,7 @@ def test_vjp_matches_torch_func_vjp(point, c):
 @given(point3, st.sampled_from(["forward", "reverse"]))
 def test_jacobian_matches_torch_autograd_functional_jacobian(point, mode):
     torch = pytest.importorskip("torch")
-    inputs = tuple(torch.tensor(x, dtype=torch.float64) for x in point)
-    expected = torch.autograd.functional.jacobian(g, inputs)  # expected[j][i] = ∂gⱼ/∂xᵢ
+    expected = torch.autograd.functional.jacobian(g, float64(point))  # expected[j][i] = ∂gⱼ/∂xᵢ
     J = jacobian(g, point, mode=mode)
     assert flat(J) == pytest.approx([e.item() for row in expected for e in row], rel=1e-10, abs=1e-12)
 
@@ -416,9 +419,6 @@ def test_hvp_matches_torch_autograd_functional_hvp():
     torch = pytest.importorskip("torch")
     point, v = [0.3, -0.7, 1.1], [0.5, -1.0, 2.0]
     scalar = lambda x, y, z: sum(g(x, y, z))
-    inputs = tuple(torch.tensor(x, dtype=torch.float64) for x in point)
-    _, expected = torch.autograd.functional.hvp(
-        scalar, inputs, tuple(torch.tensor(x, dtype=torch.float64) for x in v)
-    )
+    _, expected = torch.autograd.functional.hvp(scalar, float64(point), float64(v))
     for mode in ("reverse-over-reverse", "forward-over-reverse"):
         assert hvp(scalar, point, v, mode=mode)[1] == pytest.approx([e.item() for e in expected], rel=1e-10)
