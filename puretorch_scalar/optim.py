@@ -97,7 +97,7 @@ class Optimizer:
             if not (g is None or type(g) is float):
                 g = self._number(g, i, ".grad", "a number, or None for no gradient")
             if type(p.data) is not float:
-                p.data = self._number(p.data, i, ".data", "a number")  # the same number, as a float
+                self._number(p.data, i, ".data", "a number")
             grads.append(g)
         return grads
 

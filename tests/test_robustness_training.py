@@ -229,6 +229,19 @@ def test_a_gradient_that_is_not_a_number_raises_before_anything_changes(make, ba
 
 
 @pytest.mark.parametrize("make", optimizers())
+def test_a_parameter_whose_data_is_not_a_number_raises_before_anything_changes(make):
+    params = [Value(float(i)) for i in range(4)]
+    opt = make(params)
+    for p in params:
+        p.grad = 1.0
+    params[3].data = "x"
+    before = state(opt)
+    with pytest.raises(TypeError, match=r"parameter 3 has \.data = 'x' \(str\); it must be a number"):
+        opt.step()
+    assert state(opt) == before
+
+
+@pytest.mark.parametrize("make", optimizers())
 def test_a_learning_rate_set_to_nonsense_raises_before_anything_changes(make):
     params = [Value(1.0), Value(2.0)]
     opt = make(params)
