@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from puretorch_scalar import Tensor, Value, fit, nn, optim
+from puretorch_scalar import Tensor, Value, fit, grad, nn, optim
 from puretorch_scalar.checks import ArgumentTypeError
 from puretorch_scalar.gradcheck import gradcheck, numerical_grad
 from puretorch_scalar.nn import functional as F
@@ -165,6 +165,13 @@ def test_bce_gradient_points_towards_the_target_at_zero():
     probs = Tensor([0.0])
     F.binary_cross_entropy(probs, [0.5]).backward()
     assert probs.grad[0] < 0  # raising p lowers the loss; it was +0.5
+
+
+def test_bce_second_derivative_is_t_over_p_squared_plus_the_other_term_or_0_at_saturation():
+    for p, t, expected in [(0.25, 0.5, 0.5 / 0.25**2 + 0.5 / 0.75**2), (0.0, 0.5, 0.0), (1.0, 0.25, 0.0)]:
+        x = Value(p)
+        (slope,) = grad(F.binary_cross_entropy(Tensor([x]), [t]).values()[0], [x], create_graph=True)
+        assert grad(slope, [x]) == [pytest.approx(expected)], p
 
 
 def test_bce_matches_torch_at_saturation():
