@@ -157,14 +157,14 @@ WRONG = {
     "temperature": ([0.665241, 0.244728, 0.0900306], "expected [0.866813, 0.11731, 0.0158762]"),
     "attention_head": (lambda q, k, v: n08_gpt.attention_head(q * 2, k, v), "expected [["),
     "softmax_backward": (lambda w, dw: [wi * dwi for wi, dwi in zip(w, dw)], "expected ["),
-    "dual_div": (lambda a, b: n10.Dual(a.value / b.value, a.tangent / b.tangent), "expected 0.125, got 2"),
-    "count_sweeps": ((3, 30, "forward"), "jacfwd's sweeps: expected 30, got 3"),
-    "jvp_column": ([2 * math.cos(0.5), 2 * math.sin(0.5)], "expected [-0.958851, 1.75517]"),
-    "hvp_forward_over_reverse": (lambda f, point, v: [0.0] * len(point), "expected [0, 1.35128]"),
     "count_paths": ((2, 8.0), "paths from y down to a: expected 3, got 2"),
     "clip_hook": (lambda g: g, "x.grad for y = 10·x, with the hook on x: expected 1, got 10"),
     "find_the_nan": ("exp", "the op: expected '-', got 'exp'"),
     "healthy_lr": (0.5, "within −3 ± 0.5 (it is -1.59)"),
+    "dual_div": (lambda a, b: n10.Dual(a.value / b.value, a.tangent / b.tangent), "expected 0.125, got 2"),
+    "count_sweeps": ((3, 30, "forward"), "jacfwd's sweeps: expected 30, got 3"),
+    "jvp_column": ([2 * math.cos(0.5), 2 * math.sin(0.5)], "expected [-0.958851, 1.75517]"),
+    "hvp_forward_over_reverse": (lambda f, point, v: [0.0] * len(point), "expected [0, 1.35128]"),
 }
 
 
