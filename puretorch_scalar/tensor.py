@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Union
 
 from puretorch_scalar import hooks, ops
-from puretorch_scalar.checks import real
+from puretorch_scalar.checks import non_negative_int, real
 from puretorch_scalar.engine import Constant, Value, topological_order, zero_grads
 
 Shape = tuple[int, ...]
@@ -326,6 +326,14 @@ class Tensor:
         rng = random if seed is None else random.Random(seed)
         return Tensor._filled(shape, "uniform", lambda: rng.uniform(low, high))
 
+    @staticmethod
+    def eye(n: int, m: int | None = None) -> Tensor:
+        """The (n, m) identity matrix (m = n if not given): leaves holding 1.0 where row == column
+        and 0.0 elsewhere, as `torch.eye`."""
+        n = non_negative_int(n, "n", "eye")
+        m = n if m is None else non_negative_int(m, "m", "eye")
+        return Tensor._make([Value(float(i == j)) for i in range(n) for j in range(m)], (n, m))
+
     # -- shape and contents --------------------------------------------------------------------
 
     @property
@@ -382,6 +390,28 @@ class Tensor:
             )
         return self._values[0].data
 
+    def numpy(self) -> object:
+        """The data as a numpy float64 array of the same shape (a copy: changing it changes
+        nothing here). Needs numpy, which the engine itself does not."""
+        try:
+            import numpy
+        except ImportError as error:
+            raise ImportError("Tensor.numpy() needs numpy; install it with: pip install numpy") from error
+        return numpy.array([v.data for v in self._values], dtype=numpy.float64).reshape(self._shape)
+
+    def allclose(self, other: object, rtol: float = 1e-05, atol: float = 1e-08) -> bool:
+        """Whether |self − other| <= atol + rtol·|other| for every element, shapes broadcast as in
+        numpy (`other`: anything `Tensor()` takes). As `torch.allclose`: a NaN is close to
+        nothing, an infinity only to the same infinity."""
+        rtol = real(rtol, "rtol", "allclose", low=0)
+        atol = real(atol, "atol", "allclose", low=0)
+        b = other if isinstance(other, Tensor) else Tensor(other)
+        shape = broadcast_shapes(self._shape, b._shape)
+        return all(
+            x.data == y.data or (math.isfinite(y.data) and abs(x.data - y.data) <= atol + rtol * abs(y.data))
+            for x, y in zip(_broadcast(self, shape), _broadcast(b, shape))
+        )
+
     # -- elementwise arithmetic, with broadcasting ---------------------------------------------
 
     def _elementwise(
@@ -397,6 +427,45 @@ class Tensor:
 
     # The operators (+ - * / **, unary −, abs) and elementwise functions (.exp(), .tanh(), …)
     # are made from the op registry: see install_methods below the class.
+
+    # -- elementwise comparisons (no graph) ----------------------------------------------------
+
+    def _compare(self, other: object, compare: Callable[[float, float], bool]) -> Tensor:
+        """1.0 where compare(a[i], b[i]) holds and 0.0 elsewhere, over the broadcast shape. The
+        results are new leaves, as PyTorch's bool tensors carry no gradient: a step function's
+        derivative is 0 wherever it is defined."""
+        b = _operand(other)
+        if b is None:
+            return NotImplemented
+        shape = self._shape if self._shape == b._shape else broadcast_shapes(self._shape, b._shape)
+        pairs = zip(_broadcast(self, shape), _broadcast(b, shape))
+        return Tensor._make([Value(float(compare(x.data, y.data))) for x, y in pairs], shape)
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        """Elementwise a == b as 1.0/0.0 (not identity: use `is` for that)."""
+        return self._compare(other, operator.eq)
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        """Elementwise a != b as 1.0/0.0 (a NaN differs from everything, itself included)."""
+        return self._compare(other, operator.ne)
+
+    def __lt__(self, other: Operand) -> Tensor:
+        """Elementwise a < b as 1.0/0.0."""
+        return self._compare(other, operator.lt)
+
+    def __le__(self, other: Operand) -> Tensor:
+        """Elementwise a <= b as 1.0/0.0."""
+        return self._compare(other, operator.le)
+
+    def __gt__(self, other: Operand) -> Tensor:
+        """Elementwise a > b as 1.0/0.0."""
+        return self._compare(other, operator.gt)
+
+    def __ge__(self, other: Operand) -> Tensor:
+        """Elementwise a >= b as 1.0/0.0."""
+        return self._compare(other, operator.ge)
+
+    __hash__ = object.__hash__  # hash stays identity, so Tensors remain usable as dict and set keys
 
     # -- matrix product ------------------------------------------------------------------------
 
@@ -458,15 +527,21 @@ class Tensor:
         """The largest element over `axis`, or NaN where the group holds a NaN (it propagates, as
         in torch.max). No node is created: the result holds the selected Values themselves, so
         the gradient flows to that element only (the first NaN, else the first largest on ties)."""
+        self._check_nonempty(axis, "max")
+        return self._reduce(axis, keepdims, lambda group: group[_largest(group)])
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """The position of the largest element along `axis`, as `torch.argmax`: for axis=None, a
+        0-d tensor holding the row-major position in the flattened tensor. Positions are floats
+        (the engine's only number type; `int(t.item())` reads one), in new leaves with no
+        graph. The position is the one `max` selects: the first NaN, else the first largest."""
+        axis = None if axis is None else _axis(axis, self.ndim)
+        self._check_nonempty(axis, "argmax")
+        return self._reduce(axis, keepdims, lambda group: Value(float(_largest(group))))
+
+    def _check_nonempty(self, axis: Axis, what: str) -> None:
         if any(self._shape[d] == 0 for d in _axes(axis, self.ndim)):
-            raise ValueError(f"max: cannot reduce over an empty axis of a tensor of shape {self._shape}")
-        data = operator.attrgetter("data")
-
-        def largest(group: list[Value]) -> Value:
-            nan = next((v for v in group if math.isnan(v.data)), None)  # max() would skip it
-            return max(group, key=data) if nan is None else nan
-
-        return self._reduce(axis, keepdims, largest)
+            raise ValueError(f"{what}: cannot reduce over an empty axis of a tensor of shape {self._shape}")
 
     # -- softmax -------------------------------------------------------------------------------
 
@@ -529,9 +604,19 @@ class Tensor:
             )
         return Tensor._make(list(self._values), shape)
 
-    def flatten(self) -> Tensor:
-        """A 1-D tensor of the elements in row-major order."""
-        return self.reshape(-1)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes `start_dim` … `end_dim` merged into one, as `torch.flatten`: by default a 1-D
+        tensor of the elements in row-major order; `flatten(1)` turns (N, C, H, W) into
+        (N, C·H·W). A 0-d tensor becomes 1-D."""
+        if not self._shape:
+            return self.reshape(1)
+        start, end = _axis(start_dim, self.ndim), _axis(end_dim, self.ndim)
+        if start > end:
+            raise ValueError(
+                f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self._shape})"
+            )
+        merged = math.prod(self._shape[start : end + 1])
+        return self.reshape(*self._shape[:start], merged, *self._shape[end + 1 :])
 
     def transpose(self, *axes: int) -> Tensor:
         """The axes permuted as numpy does: result axis i is axis `axes[i]` of this tensor; no
@@ -607,6 +692,13 @@ class Tensor:
         """New leaves with the same data: the result is cut from the graph."""
         return Tensor._make([v.detach() for v in self._values], self._shape)
 
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph, as `torch.clone`: each element is a new one-child `sum`
+        node holding the same number, so changing the copy's data leaves the source alone while
+        gradients flow through the copy back to the source (∂copy/∂source = 1). Under
+        `no_grad()` the copies are leaves."""
+        return Tensor._make([Value.sum([v]) for v in self._values], self._shape)
+
     # -- display -------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -619,6 +711,14 @@ class Tensor:
             _nest(data, self._shape) if data else [], len(self._shape), width, edge, len("tensor(")
         )
         return f"tensor({body}, shape={self._shape})"
+
+
+def _largest(group: Sequence[Value]) -> int:
+    """The position of the first NaN in `group` (it propagates, as in torch.max), else of the
+    first largest element."""
+    data = [v.data for v in group]
+    nan = next((i for i, x in enumerate(data) if math.isnan(x)), None)  # max() would skip it
+    return max(range(len(data)), key=data.__getitem__) if nan is None else nan
 
 
 def _format(nested: Nested, ndim: int, width: int, edge: int | None, indent: int) -> str:
