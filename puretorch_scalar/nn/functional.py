@@ -7,6 +7,10 @@ ready for `.backward()`; `"none"` returns the terms themselves as a Tensor.
 Targets and labels are data, not part of the graph: plain numbers, nested lists or a Tensor
 (whose numbers are read). A model with one output gives predictions of shape (N, 1); they may be
 paired with N targets of shape (N,), the way labels usually come.
+
+The layers' functional forms are defined next to their layers and importable from here too, as
+in `torch.nn.functional`: `conv2d`, `conv1d`, `max_pool2d`, `avg_pool2d` (nn/conv.py), `dropout`
+(nn/layers.py) and `layer_norm` (nn/norm.py).
 """
 
 from __future__ import annotations
@@ -18,9 +22,24 @@ from typing import Any, Literal
 
 from puretorch_scalar.checks import one_of
 from puretorch_scalar.engine import Value
+from puretorch_scalar.nn.conv import avg_pool2d, conv1d, conv2d, max_pool2d
+from puretorch_scalar.nn.layers import dropout
+from puretorch_scalar.nn.norm import layer_norm
 from puretorch_scalar.tensor import Tensor
 
-__all__ = ["mse_loss", "binary_cross_entropy", "cross_entropy", "hinge_loss", "l2_penalty"]
+__all__ = [
+    "mse_loss",
+    "binary_cross_entropy",
+    "cross_entropy",
+    "hinge_loss",
+    "l2_penalty",
+    "conv2d",
+    "conv1d",
+    "max_pool2d",
+    "avg_pool2d",
+    "dropout",
+    "layer_norm",
+]
 
 Reduction = Literal["mean", "sum", "none"]
 REDUCTIONS = ("mean", "sum", "none")

@@ -1,16 +1,18 @@
-"""Layers: `Linear`, the activations, `Sequential`, and micrograd's `MLP` built from them."""
+"""Layers: `Linear`, the activations, `Dropout` (and `dropout`), `Sequential`, and micrograd's `MLP`
+built from them."""
 
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
-from puretorch_scalar.checks import boolean, one_of, positive_int, sequence
+from puretorch_scalar.checks import boolean, one_of, positive_int, real, sequence
 from puretorch_scalar.engine import Constant, Value
 from puretorch_scalar.nn.module import Module, Parameter
 from puretorch_scalar.tensor import Tensor
 
-__all__ = ["Linear", "ReLU", "Tanh", "Sigmoid", "Sequential", "MLP"]
+__all__ = ["Linear", "ReLU", "Tanh", "Sigmoid", "Dropout", "dropout", "Sequential", "MLP"]
 
 
 class Linear(Module):
@@ -79,6 +81,36 @@ class Sigmoid(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x.sigmoid()
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
+    """Each element zeroed with probability p, the others scaled by 1/(1 − p), so every element's
+    expected value is unchanged: y = x·m/(1 − p) with m ~ Bernoulli(1 − p). With training=False,
+    x itself. The draws come from Python's `random`, so `random.seed` repeats them.
+
+    Each element becomes one `mul` node by a shared constant, 0 or 1/(1 − p): a dropped element
+    stays in the graph and passes back a gradient of 0. p must be in [0, 1)."""
+    p = real(p, "p", "dropout", low=0, high=1, include_high=False)
+    training = boolean(training, "training", "dropout")
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if not training:
+        return x
+    dropped, kept = Constant(0.0), Constant(1 / (1 - p))
+    scaled = [v * (dropped if random.random() < p else kept) for v in x.values()]
+    return Tensor.from_values(scaled, x.shape)
+
+
+class Dropout(Module):
+    """`dropout` as a layer: active in `train()` mode (the default), x itself in `eval()`."""
+
+    def __init__(self, p: float = 0.5):
+        self.p = real(p, "p", "Dropout", low=0, high=1, include_high=False)
+
+    def forward(self, x: Any) -> Tensor:
+        return dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class Sequential(Module):

@@ -57,7 +57,7 @@ class Module:
     """Base class of layers and models: subclass it, set parameters and sub-modules as
     attributes, and define `forward`. `module(x)` calls `forward(x)`."""
 
-    training = True  # read by layers that behave differently in training (none here yet)
+    training = True  # read by layers that behave differently in training (Dropout)
 
     def forward(self, *args: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
