@@ -21,7 +21,7 @@ from itertools import repeat
 from typing import Any, Union
 
 from puretorch_scalar import anomaly, hooks, ops
-from puretorch_scalar.fastpath import binary_method, inner_order, new_node, sweep, unary_method
+from puretorch_scalar.fastpath import binary_method, dot_node, inner_order, new_node, sweep, unary_method
 from puretorch_scalar.grad_mode import (
     anomaly_on,
     enable_grad,
@@ -117,10 +117,12 @@ class Value:
             raise TypeError(f"dot: xs and ys must be sequences of Values or numbers, not {kinds}") from None
         if len(children) != 2 * len(xs):
             raise ValueError(f"dot: lengths differ: {len(xs)} and {len(children) - len(xs)}")
+        if not children:
+            return Value(0.0)
         try:  # Values, as from matmul and Linear: checking each one costs ~15% of an MLP step
-            return _nary(children, "dot")
+            return dot_node(Value, children, _node)
         except (AttributeError, TypeError):  # a number (no `.data`, or numpy's, not a float)
-            return _nary(_lift_all(children, "dot"), "dot")
+            return dot_node(Value, _lift_all(children, "dot"), _node)
 
     # -- plain-number views --------------------------------------------------------------------
 

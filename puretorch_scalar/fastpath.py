@@ -16,6 +16,7 @@ included); it only removes interpreter work from the loops that training spends 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from puretorch_scalar import ops
 from puretorch_scalar.grad_mode import threads_inside
 
 _new_object = object.__new__
+_data_of, _mul = operator.attrgetter("data"), operator.mul
 _DOT_RULE = ops.get("dot").derivative
 
 
@@ -83,6 +85,22 @@ def binary_method(record: ops.Op, cls: type, careful: Callable, lift: Callable, 
     operands = "other, self" if reflected else "self, other"
     method.__doc__ = f"A new node {name}({operands}): the op {name!r} of the registry."
     return method
+
+
+def dot_node(cls: type, children: tuple, careful: Callable) -> Any:
+    """`Value.dot`'s node over children x1…xn, y1…yn, its forward Σ xᵢ·yᵢ (the registry's
+    `dot`, which define_op cannot replace) summed by C loops over the data, without a list."""
+    n = len(children) // 2
+    data = sum(map(_mul, map(_data_of, children[:n]), map(_data_of, children[n:])))
+    if threads_inside[0]:
+        return careful(data, children, "dot")
+    node = _new_object(cls)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node.children = children
+    node.op = "dot"
+    return node
 
 
 def inner_order(root: Any) -> tuple[list, list]:
