@@ -201,9 +201,11 @@ def function(name: str) -> Callable[..., Any]:
     a float, `function("exp")(Value(2.0))` a new node (as is `pts.ops.exp(...)`)."""
 
     def apply(*operands: Any) -> Any:
-        record = get(name)
+        record = _registry[name] if name in _registry else get(name)
         if record.arity and len(operands) != record.arity:
             raise TypeError(f"{name}: takes {record.arity} operand(s), got {len(operands)}")
+        if set(map(type, operands)) <= _FLOAT:  # floats, as in every backward: checked in C
+            return record.forward(*operands)
         if all(isinstance(x, numbers.Real) for x in operands):
             return record.forward(*map(float, operands))
         # Here rather than at the top: the engine and Tensor are built from this module.
@@ -219,6 +221,7 @@ def function(name: str) -> Callable[..., Any]:
     return apply
 
 
+_FLOAT = {float}
 sin, cos, log, div, pow = map(function, ("sin", "cos", "log", "/", "**"))
 
 
