@@ -324,7 +324,9 @@ def _lift(x: object) -> Value | None:
     """A Value as is; a number as a new Constant leaf; anything else None."""
     if isinstance(x, Value):
         return x
-    if isinstance(x, (float, int)) or isinstance(x, numbers.Real):  # the slow ABC check last
+    if type(x) is float:  # the common case (`x * 0.5`), built without the class call
+        return new_node(Constant, x, (), "")
+    if isinstance(x, int) or isinstance(x, numbers.Real):  # the slow ABC check last
         return Constant(x)
     return None
 

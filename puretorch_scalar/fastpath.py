@@ -42,11 +42,11 @@ def new_node(cls: type, data: float, children: tuple, op: str) -> Any:
 def unary_method(record: ops.Op, cls: type, careful: Callable) -> Callable:
     """`x.<op>()` for a unary op: `new_node` written out (a call costs ~15% of an op), and
     `careful(data, children, op)` while a mode is on in some thread."""
-    forward, name = record.forward, record.name
+    forward, name, inside = record.forward, record.name, threads_inside  # a local: faster than a global
 
     def method(self: Any) -> Any:
         data = forward(self.data)
-        if threads_inside[0]:
+        if inside[0]:
             return careful(data, (self,), name)
         node = _new_object(cls)  # one statement per slot: a tuple assignment is ~10% slower
         node.data = data
@@ -64,14 +64,14 @@ def unary_method(record: ops.Op, cls: type, careful: Callable) -> Callable:
 def binary_method(record: ops.Op, cls: type, careful: Callable, lift: Callable, reflected: bool) -> Callable:
     """`self op other`, or the reflected `other op self`; `other` is a node or a number (`lift`
     makes it a Constant); anything else gives NotImplemented, so Python raises its TypeError."""
-    forward, name = record.forward, record.name
+    forward, name, inside = record.forward, record.name, threads_inside
 
     def method(self: Any, other: Any) -> Any:
         if not isinstance(other, cls) and (other := lift(other)) is None:
             return NotImplemented
         children = (other, self) if reflected else (self, other)
         data = forward(children[0].data, children[1].data)
-        if threads_inside[0]:
+        if inside[0]:
             return careful(data, children, name)
         node = _new_object(cls)  # one statement per slot: a tuple assignment is ~10% slower
         node.data = data
