@@ -29,7 +29,8 @@ def main() -> None:
         return ms_per_step(puretorch_step(micrograd_mlp(seed=0)), args.steps, args.repeats)
 
     plain = timed()
-    handle = Value(0.0).register_hook(lambda g: None)
+    elsewhere = Value(0.0)  # kept alive: a hook on a node that is garbage goes with it
+    handle = elsewhere.register_hook(lambda g: None)
     hooked = timed()
     handle.remove()
     with pts.detect_anomaly():
