@@ -94,13 +94,7 @@ def dot_node(cls: type, children: tuple, careful: Callable) -> Any:
     data = sum(map(_mul, map(_data_of, children[:n]), map(_data_of, children[n:])))
     if threads_inside[0]:
         return careful(data, children, "dot")
-    node = _new_object(cls)
-    node.data = data
-    node.grad = 0.0
-    node.label = ""
-    node.children = children
-    node.op = "dot"
-    return node
+    return new_node(cls, data, children, "dot")  # one call per dot: nothing next to its sum
 
 
 def inner_order(root: Any) -> tuple[list, list]:

@@ -11,8 +11,8 @@ after every node that uses it, so its gradient has received all of its contribut
 Tensor's elements are reached together (its hook sees them all at once), so the order here
 treats a hooked Tensor as one unit.
 
-The fast backward (fastpath.py) knows nothing of hooks: while no hook is registered anywhere,
-and `detect_anomaly` is off, nothing here runs and nothing costs. Otherwise backward takes
+The fast backward (fastpath.py) knows nothing of hooks: while no node that is still alive has a
+hook, and `detect_anomaly` is off, nothing here runs and nothing costs. Otherwise backward takes
 `sweep` below, the reference loop of engine.py plus the hooks and the anomaly checks; it also
 serves `create_graph=True`, where the rules run on Values.
 """
