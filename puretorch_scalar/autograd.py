@@ -117,7 +117,7 @@ def _leaves(inputs: Iterable[Number | Value], where: str, name: str = "inputs") 
     """Fresh leaves at the inputs' values (numbers, or Values whose data is used), so the
     caller's graph and `.grad`s stay untouched."""
     xs = [
-        x.detach() if isinstance(x, Value) else Value(real(x, f"{name}[{i}]", where))
+        Value(x.data, x.label) if isinstance(x, Value) else Value(real(x, f"{name}[{i}]", where))
         for i, x in enumerate(_numbers(inputs, name, where))
     ]
     if not xs:

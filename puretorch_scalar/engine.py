@@ -21,7 +21,8 @@ from itertools import repeat
 from typing import Any, Union
 
 from puretorch_scalar import anomaly, hooks, ops
-from puretorch_scalar.fastpath import binary_method, dot_node, inner_order, new_node, sweep, unary_method
+from puretorch_scalar.checks import boolean
+from puretorch_scalar.fastpath import binary_method, dot_data, inner_order, new_node, sweep, unary_method
 from puretorch_scalar.grad_mode import (
     anomaly_on,
     enable_grad,
@@ -32,7 +33,7 @@ from puretorch_scalar.grad_mode import (
 )
 from puretorch_scalar.ops import local_grads
 
-__all__ = ["Value", "Constant", "ParameterValue", "grad", "no_grad", "is_grad_enabled"]
+__all__ = ["Value", "Constant", "ParameterValue", "DataValue", "grad", "no_grad", "is_grad_enabled"]
 __all__ += ["topological_order", "local_grads", "reference_backward"]
 
 Number = int | float
@@ -93,12 +94,35 @@ class Value:
 
     __slots__ = ("data", "grad", "label", "op", "children", "_gv", "__weakref__")  # hooks.py: weak keys
 
-    def __init__(self, data: Number, label: str = "", _children: tuple = (), _op: str = ""):
+    def __init__(
+        self,
+        data: Number,
+        label: str = "",
+        _children: tuple = (),
+        _op: str = "",
+        *,
+        requires_grad: bool = True,
+    ):
         self.data = data if type(data) is float else _as_float(data)
         self.grad = 0.0
         self.label = label if type(label) is str else _label(label)
         self.children = _children
         self.op = _op
+        if requires_grad is not True:
+            _become_data(self, requires_grad)
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backward gives this node a gradient: False only for data
+        (`Value(x, requires_grad=False)`, and what is computed from data alone)."""
+        return True
+
+    @requires_grad.setter
+    def requires_grad(self, flag: object) -> None:
+        raise AttributeError(
+            "requires_grad is fixed when a Value is made: Value(x, requires_grad=False) makes a leaf "
+            "without gradient, and v.detach() gives one with v's data"
+        )
 
     # -- the n-ary ops (one node over many children) -------------------------------------------
 
@@ -120,9 +144,16 @@ class Value:
         if not children:
             return Value(0.0)
         try:  # Values, as from matmul and Linear: checking each one costs ~15% of an MLP step
-            return dot_node(Value, children, _node)
+            data = dot_data(children)
         except (AttributeError, TypeError):  # a number (no `.data`, or numpy's, not a float)
-            return dot_node(Value, _lift_all(children, "dot"), _node)
+            children = _lift_all(children, "dot")
+            data = dot_data(children)
+        n = len(xs)
+        if children[0].__class__ in _NO_GRAD or children[n].__class__ in _NO_GRAD:  # one test per dot
+            return _dot_with_data(data, children, n)
+        if threads_inside[0]:
+            return _node(data, children, "dot")
+        return new_node(Value, data, children, "dot")
 
     # -- plain-number views --------------------------------------------------------------------
 
@@ -177,13 +208,13 @@ class Value:
             gradient = _as_float(gradient, "backward gradient")
         if create_graph or hooks.registered() or anomaly_on():
             return _careful_backward(self, gradient, create_graph)
-        inner, holding = inner_order(self)  # leaves only receive gradients
+        inner, holding = inner_order(self, DataDot)  # leaves only receive gradients
         before = [node.grad for node in inner], [leaf.grad for leaf in holding]
         for node in inner:
             node.grad = 0.0
         try:
             self.grad = float(gradient) if self.children else self.grad + gradient
-            sweep(inner)
+            sweep(inner, DataDot)
         except BaseException:  # an error in a rule, or Ctrl-C: every .grad as it was before
             _restore(inner, holding, before)
             raise
@@ -193,6 +224,7 @@ class Value:
         returns replaces the gradient (what flows on to the children, and what a leaf
         accumulates), None keeps it. Returns a handle whose `.remove()` takes the hook away.
         As PyTorch's `Tensor.register_hook` (see hooks.py)."""
+        no_gradient_for(self, "register_hook")
         return hooks.register(self, fn)
 
     def zero_grad(self) -> None:
@@ -232,8 +264,8 @@ class Value:
         return _graph, (rows,)
 
     def detach(self) -> Value:
-        """A new leaf with the same data (and label)."""
-        return Value(self.data, self.label)
+        """A new leaf with the same data (and label) that requires no gradient, as PyTorch's."""
+        return data_leaf(self.data, self.label)
 
 
 class Constant(Value):
@@ -246,6 +278,84 @@ class ParameterValue(Value):
     """A leaf that belongs to an `nn.Parameter` (a trainable weight), so drawings can tell it apart."""
 
     __slots__ = ()
+
+
+class DataValue(Value):
+    """Data: a leaf made with `requires_grad=False` (an input pixel, a target), or a number
+    computed from data alone. Backward gives it no gradient: its `.grad` reads 0.0 and ignores
+    what backward adds to it, and an operation on data alone builds no graph (its methods,
+    made from the registry as Value's are, return data)."""
+
+    __slots__ = ()
+
+    @property
+    def requires_grad(self) -> bool:
+        return False
+
+    @requires_grad.setter
+    def requires_grad(self, flag: object) -> None:
+        Value.requires_grad.fset(self, flag)
+
+    @property
+    def grad(self) -> float:
+        return 0.0
+
+    @grad.setter
+    def grad(self, value: object) -> None:
+        pass  # a chain-rule contribution arriving at data: dropped, nothing needs it
+
+    @property
+    def grad_value(self) -> None:
+        return None
+
+
+class DataDot(Value):
+    """A `dot` node Σ xᵢ·yᵢ whose xs are all data (or constants), as a Linear layer's
+    first dot over input pixels: backward passes gradients to its ys only (fastpath.py)."""
+
+    __slots__ = ()
+
+
+_NO_GRAD = frozenset({DataValue, Constant})  # leaves that never need a gradient
+
+
+def data_leaf(data: float, label: str = "") -> DataValue:
+    """A DataValue for a float, built without the class call (as fastpath.new_node)."""
+    leaf = object.__new__(DataValue)
+    leaf.data, leaf.label, leaf.children, leaf.op = data, label, (), ""
+    return leaf
+
+
+def all_data(values: Sequence[Value]) -> bool:
+    """Whether every Value is data or a constant and at least one is data: what makes an
+    operation's result data (no graph). The first one is checked alone first: a type test is
+    all that training's operations, on weights, pay."""
+    if not values or values[0].__class__ not in _NO_GRAD:
+        return False
+    kinds = set(map(type, values))
+    return kinds <= _NO_GRAD and DataValue in kinds
+
+
+def no_gradient_for(value: Value, where: str) -> None:
+    """RuntimeError (as PyTorch's) when `where` would need a gradient that data never gets."""
+    if not value.requires_grad:
+        name = f" {value.label!r}" if value.label else ""
+        raise RuntimeError(
+            f"{where}: the Value{name} (data {value.data:.6g}) does not require grad: it was made with "
+            "requires_grad=False (or computed from such data alone), so backward gives it no gradient"
+        )
+
+
+def _become_data(value: Value, requires_grad: object) -> None:
+    """`Value(x, requires_grad=False)`: the new leaf becomes a DataValue."""
+    if boolean(requires_grad, "requires_grad", "Value"):
+        return
+    if type(value) is not Value or value.children:
+        raise ValueError(
+            f"requires_grad=False makes a data leaf: Value(x, requires_grad=False), not a "
+            f"{type(value).__name__}{' with children' if value.children else ''}"
+        )
+    value.__class__ = DataValue
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,14 +372,49 @@ def install_methods(record: ops.Op) -> None:
     if record.arity == 1:
         for name in record.methods:
             setattr(Value, name, unary_method(record, Value, _node))
+            setattr(DataValue, name, _data_unary(record))
     elif record.arity == 2:
         for reflected, name in enumerate(record.methods):
-            setattr(Value, name, binary_method(record, Value, _node, _lift, bool(reflected)))
+            method = binary_method(record, Value, _node, _lift, bool(reflected))
+            setattr(Value, name, method)
+            setattr(DataValue, name, _data_binary(record, method, bool(reflected)))
 
 
 def remove_methods(record: ops.Op) -> None:
     for name in record.methods:
         delattr(Value, name)
+        delattr(DataValue, name)
+
+
+def _data_unary(record: ops.Op) -> Callable:
+    """`d.<op>()` on data: data again, no graph."""
+    forward = record.forward
+
+    def method(self: DataValue) -> DataValue:
+        return data_leaf(forward(self.data))
+
+    method.__name__ = method.__qualname__ = record.methods[0]
+    return method
+
+
+def _data_binary(record: ops.Op, graph_method: Callable, reflected: bool) -> Callable:
+    """`d op other` (or reflected): data when `other` is data or a number (or a Constant, a lifted
+    number), else Value's method,
+    which builds the node (and backward leaves `d` out). Python calls this one first even for
+    `value op d`, a DataValue being a subclass of Value with its own reflected method."""
+    forward = record.forward
+
+    def method(self: DataValue, other: Any) -> Any:
+        if type(other) is DataValue or type(other) is Constant:
+            other = other.data
+        elif isinstance(other, Value) or not isinstance(other, numbers.Real):
+            return graph_method(self, other)  # a node; or NotImplemented, and Python's TypeError
+        else:
+            other = _as_float(other)
+        return data_leaf(forward(other, self.data) if reflected else forward(self.data, other))
+
+    method.__name__ = method.__qualname__ = record.methods[reflected]
+    return method
 
 
 def apply_op(record: ops.Op, operands: Sequence[object]) -> Value:
@@ -284,15 +429,27 @@ def _nary(children: tuple[Value, ...], op: str) -> Value:
     data = ops.get(op).forward(*[child.data for child in children])
     if not children:
         return Value(data)
-    return _node(data, children, op) if threads_inside[0] else new_node(Value, data, children, op)
+    if threads_inside[0] or all_data(children):
+        return _node(data, children, op)
+    return new_node(Value, data, children, op)
 
 
-def _node(data: float, children: tuple[Value, ...], op: str) -> Value:
-    """A new node, minding this thread's modes: a leaf inside `no_grad()`; recorded (and checked
-    for a NaN) inside `detect_anomaly()`."""
-    if grad_off():
-        return Value(data)
-    node = Value(data, "", children, op)
+def _dot_with_data(data: float, children: tuple[Value, ...], n: int) -> Value:
+    """The node of a dot product one of whose halves starts with data: a DataDot when a whole
+    half is data (put first: Σ xᵢ·yᵢ = Σ yᵢ·xᵢ to the bit), data when both are."""
+    xs_data, ys_data = all_data(children[:n]), all_data(children[n:])
+    if ys_data and not xs_data:
+        children = children[n:] + children[:n]
+    return _node(data, children, "dot", DataDot if xs_data or ys_data else Value)
+
+
+def _node(data: float, children: tuple[Value, ...], op: str, cls: type = Value) -> Value:
+    """A new node, minding this thread's modes and its operands: data (a leaf without gradient)
+    inside `no_grad()` or from data alone; recorded (and checked for a NaN) inside
+    `detect_anomaly()`."""
+    if grad_off() or all_data(children):
+        return data_leaf(data)
+    node = cls(data, "", children, op)
     if anomaly_on():
         anomaly.created(node)
     return node
@@ -462,6 +619,7 @@ def grad(outputs: Value, inputs: Sequence[Value], create_graph: bool = False) ->
     for x in inputs:
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs must be Values, not {type(x).__name__}")
+        no_gradient_for(x, "grad")
     grads = _pass_gradients(topological_order(outputs), outputs, 1.0, create_graph)
     result = [grads.get(x, 0.0) for x in inputs]
     if create_graph:

@@ -19,7 +19,7 @@ from html import escape
 from typing import Any
 
 from puretorch_scalar.checks import positive_int
-from puretorch_scalar.engine import Value, topological_order
+from puretorch_scalar.engine import Value, no_gradient_for, topological_order
 from puretorch_scalar.ops import local_grads
 
 __all__ = ["explain", "Explanation"]
@@ -86,6 +86,7 @@ def explain(output: Any, x: Value, max_paths: int = 1000) -> Explanation:
     output = _one_value(output)
     if not isinstance(x, Value):
         raise TypeError(f"explain: x must be a Value, not {type(x).__name__}: {x!r}")
+    no_gradient_for(x, "explain")
     max_paths = positive_int(max_paths, "max_paths", "explain")
     order = topological_order(output)  # children first
     edges = {  # node -> [(child, ∂node/∂child)], one entry per use (a * a has two)

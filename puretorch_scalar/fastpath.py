@@ -87,21 +87,18 @@ def binary_method(record: ops.Op, cls: type, careful: Callable, lift: Callable, 
     return method
 
 
-def dot_node(cls: type, children: tuple, careful: Callable) -> Any:
-    """`Value.dot`'s node over children x1…xn, y1…yn, its forward Σ xᵢ·yᵢ (the registry's
-    `dot`, which define_op cannot replace) summed by C loops over the data, without a list."""
+def dot_data(children: tuple) -> float:
+    """Σ xᵢ·yᵢ over the data of children x1…xn, y1…yn (the registry's `dot`, which define_op
+    cannot replace), summed by C loops without a list."""
     n = len(children) // 2
-    data = sum(map(_mul, map(_data_of, children[:n]), map(_data_of, children[n:])))
-    if threads_inside[0]:
-        return careful(data, children, "dot")
-    return new_node(cls, data, children, "dot")  # one call per dot: nothing next to its sum
+    return sum(map(_mul, map(_data_of, children[:n]), map(_data_of, children[n:])))
 
 
-def inner_order(root: Any) -> tuple[list, list]:
+def inner_order(root: Any, data_dot: type) -> tuple[list, list]:
     """`topological_order(root)` without the leaves (and without the root if it is a leaf); and
     the leaves whose gradient is not 0, each once per use: what backward must put back if it is
     interrupted (any other leaf it touched goes back to 0). Checking a leaf's gradient costs
-    less than collecting every leaf."""
+    less than collecting every leaf. The data half of a `data_dot` node is not even looked at."""
     order: list = []
     seen: set = set()  # expanded nodes: marked when popped, not when pushed (see below)
     holding: list = [] if root.children or not root.grad else [root]
@@ -119,7 +116,10 @@ def inner_order(root: Any) -> tuple[list, list]:
         add(node)
         push(node)
         push(_EMIT)
-        for child in node.children:
+        children = node.children
+        if node.__class__ is data_dot:
+            children = children[len(children) // 2 :]
+        for child in children:
             if child.children:
                 if child not in seen:
                     push(child)
@@ -133,9 +133,10 @@ def inner_order(root: Any) -> tuple[list, list]:
 _EMIT = object()
 
 
-def sweep(inner: list) -> None:
+def sweep(inner: list, data_dot: type) -> None:
     """The chain rule from the output down on floats, as `reference_backward`'s loop: each inner
-    node (children before parents in `inner`) adds grad · ∂node/∂child to its children's grads."""
+    node (children before parents in `inner`) adds grad · ∂node/∂child to its children's grads.
+    A `data_dot` node (engine.DataDot: a dot whose xs are data) adds to its ys only."""
     rules = ops.RULES
     node = None
     try:
@@ -153,6 +154,10 @@ def sweep(inner: list) -> None:
                 b.grad += db * g
             elif rule is _DOT_RULE:  # pairwise: the same sums as the rule's, ~30% faster
                 n = len(children) // 2
+                if node.__class__ is data_dot:  # the xs are data: half the work
+                    for x, y in zip(children[:n], children[n:]):
+                        y.grad += x.data * g
+                    continue
                 for x, y in zip(children[:n], children[n:]):
                     x.grad += y.data * g
                     y.grad += x.data * g

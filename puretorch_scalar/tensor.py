@@ -26,8 +26,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Union
 
 from puretorch_scalar import hooks, ops
-from puretorch_scalar.checks import non_negative_int, real
-from puretorch_scalar.engine import Constant, Value, topological_order, zero_grads
+from puretorch_scalar.checks import boolean, non_negative_int, real
+from puretorch_scalar.engine import (
+    Constant,
+    DataValue,
+    Value,
+    apply_op,
+    data_leaf,
+    no_gradient_for,
+    topological_order,
+    zero_grads,
+)
 
 Shape = tuple[int, ...]
 Axis = int | Sequence[int] | None
@@ -218,11 +227,12 @@ def _leaf(x: object, depth: int) -> Value:
     raise TypeError(f"Tensor: elements must be numbers or Values, not {type(x).__name__}: {x!r}")
 
 
-def _parse(data: object) -> tuple[list[Value], Shape]:
-    """Flatten `data` one nesting level at a time, checking that each level is rectangular."""
+def _parse(data: object, requires_grad: bool = True) -> tuple[list[Value], Shape]:
+    """Flatten `data` one nesting level at a time, checking that each level is rectangular;
+    numbers become leaves (data leaves without `requires_grad`, Values too then: copied)."""
     if isinstance(data, Tensor) or (type(data).__module__ == "numpy" and hasattr(data, "shape")):
         # their own shape: an empty one's nested lists would lose the axes after the empty one
-        values, _ = _parse(_unwrap(data))
+        values, _ = _parse(_unwrap(data), requires_grad)
         return values, tuple(data.shape)
     shape: list[int] = []
     level = [_unwrap(data)]
@@ -240,7 +250,17 @@ def _parse(data: object) -> tuple[list[Value], Shape]:
                 )
         shape.append(n)
         level = [y if type(y) in _PLAIN else _unwrap(y) for x in level for y in x]
+    if not requires_grad:
+        leaves = [data_leaf(x) if type(x) is float else _leaf(x, len(shape)).detach() for x in level]
+        return leaves, tuple(shape)
     return [Value(x) if type(x) is float else _leaf(x, len(shape)) for x in level], tuple(shape)
+
+
+def as_tensor(x: object) -> Tensor:
+    """`x` itself if it is a Tensor; otherwise `Tensor(x, requires_grad=False)`: what models,
+    layers and losses make of the plain numbers they are given (inputs, targets), which are
+    data, as PyTorch's data tensors are."""
+    return x if isinstance(x, Tensor) else Tensor(x, requires_grad=False)
 
 
 def _operand(x: object) -> Tensor | None:
@@ -263,12 +283,20 @@ class Tensor:
 
     `Tensor(data)` takes a number, a Value, rectangular nested lists/tuples of numbers or Values
     (Tensors inside them stack), or a numpy array. Numbers become new leaf Values; Values are
-    kept as they are, so the tensor is part of their graph."""
+    kept as they are, so the tensor is part of their graph.
+
+    `Tensor(data, requires_grad=False)` holds data instead: leaves that backward gives no
+    gradient and spends no work on (an image, a batch of inputs), Values copied as such."""
 
     __array_ufunc__ = None  # numpy defers to our reflected operators instead of looping over us
 
-    def __init__(self, data: object) -> None:
-        self._values, self._shape = _parse(data)
+    def __init__(self, data: object, requires_grad: bool = True) -> None:
+        self._values, self._shape = _parse(data, boolean(requires_grad, "requires_grad", "Tensor"))
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether any element receives a gradient in backward (False for data)."""
+        return any(v.requires_grad for v in self._values)
 
     @staticmethod
     def _make(values: list[Value], shape: Shape) -> Tensor:
@@ -414,15 +442,15 @@ class Tensor:
 
     # -- elementwise arithmetic, with broadcasting ---------------------------------------------
 
-    def _elementwise(
-        self, other: object, op: Callable[[Value, Value], Value], reflected: bool = False
-    ) -> Tensor:
-        """out[i] = op(a[i], b[i]) over the broadcast shape: one binary node per output element."""
+    def _elementwise(self, other: object, record: ops.Op, reflected: bool = False) -> Tensor:
+        """out[i] = op(a[i], b[i]) over the broadcast shape: one binary node per output element
+        (data from data alone, as `Value(…, requires_grad=False)` ops give)."""
         b = _operand(other)
         if b is None:
             return NotImplemented
         a, b = (b, self) if reflected else (self, b)
         shape = a._shape if a._shape == b._shape else broadcast_shapes(a._shape, b._shape)
+        op = _value_op(record, _is_data(a) or _is_data(b))
         return Tensor._make([op(x, y) for x, y in zip(_broadcast(a, shape), _broadcast(b, shape))], shape)
 
     # The operators (+ - * / **, unary −, abs) and elementwise functions (.exp(), .tanh(), …)
@@ -682,6 +710,8 @@ class Tensor:
         """Call `fn(grad)` during backward once the gradients of all elements are complete, with
         `grad` as nested lists shaped like the tensor; nested lists it returns replace them
         (None keeps them). Returns a handle whose `.remove()` takes the hook away."""
+        if self._values and not self.requires_grad:
+            no_gradient_for(self._values[0], "register_hook")
         return hooks.register_tensor(self._values, self._shape, fn)
 
     def zero_grad(self) -> None:
@@ -689,7 +719,7 @@ class Tensor:
         zero_grads(topological_order(*self._values))
 
     def detach(self) -> Tensor:
-        """New leaves with the same data: the result is cut from the graph."""
+        """Data with the same numbers (`requires_grad=False`): the result is cut from the graph."""
         return Tensor._make([v.detach() for v in self._values], self._shape)
 
     def clone(self) -> Tensor:
@@ -737,22 +767,38 @@ def _format(nested: Nested, ndim: int, width: int, edge: int | None, indent: int
 # Elementwise methods: one per op of the registry, applying the Value method to every element.
 
 
-def _unary_method(value_method: Callable[[Value], Value], name: str) -> Callable[[Tensor], Tensor]:
+def _is_data(t: Tensor) -> bool:
+    """Whether `t` holds data (`requires_grad=False`), judged by its first element: a tensor is
+    data throughout or not at all, unless assembled by hand from both (its data elements then
+    become nodes, still given no gradient). One test per operation, not one per element."""
+    return bool(t._values) and t._values[0].__class__ is DataValue
+
+
+def _value_op(record: ops.Op, data: bool) -> Callable[..., Value]:
+    """The op on Values: Value's method (the fast one), or for data `apply_op`, which sees
+    whether the operands are all data and then builds no graph."""
+    if data:
+        return lambda *operands: apply_op(record, operands)
+    return getattr(Value, record.methods[0])
+
+
+def _unary_method(record: ops.Op, name: str) -> Callable[[Tensor], Tensor]:
     def method(self: Tensor) -> Tensor:
-        return Tensor._make([value_method(v) for v in self._values], self._shape)
+        op = _value_op(record, _is_data(self))
+        return Tensor._make([op(v) for v in self._values], self._shape)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"Elementwise {name}: one node per element."
     return method
 
 
-def _binary_method(value_method: Callable, name: str, reflected: bool) -> Callable[[Tensor, Operand], Tensor]:
+def _binary_method(record: ops.Op, name: str, reflected: bool) -> Callable[[Tensor, Operand], Tensor]:
     def method(self: Tensor, other: Operand) -> Tensor:
-        return self._elementwise(other, value_method, reflected)
+        return self._elementwise(other, record, reflected)
 
     method.__name__ = method.__qualname__ = name
     operands = "other, self" if reflected else "self, other"
-    method.__doc__ = f"Elementwise {value_method.__name__}({operands}), broadcast as numpy does."
+    method.__doc__ = f"Elementwise {record.methods[0]}({operands}), broadcast as numpy does."
     return method
 
 
@@ -760,12 +806,11 @@ def install_methods(record: ops.Op) -> None:
     """Give Tensor the op's elementwise methods (after Value has them: they call Value's)."""
     if not record.arity:
         return  # the n-ary sum and dot: Tensor has sum() as a reduction, and matmul
-    value_method = getattr(Value, record.methods[0])
     for reflected, name in enumerate(record.methods):
         if record.arity == 1:
-            setattr(Tensor, name, _unary_method(value_method, name))
+            setattr(Tensor, name, _unary_method(record, name))
         else:
-            setattr(Tensor, name, _binary_method(value_method, name, bool(reflected)))
+            setattr(Tensor, name, _binary_method(record, name, bool(reflected)))
 
 
 def remove_methods(record: ops.Op) -> None:
@@ -782,10 +827,9 @@ def apply_elementwise(record: ops.Op, operands: Sequence[object]) -> Tensor:
         if t is None:
             kind = type(x).__name__
             raise TypeError(f"{record.name}: operands must be Tensors, Values or numbers, not {kind}")
-    value_method = getattr(Value, record.methods[0])
     if record.arity == 1:
-        return _unary_method(value_method, record.name)(tensors[0])
-    return tensors[0]._elementwise(tensors[1], value_method)
+        return _unary_method(record, record.name)(tensors[0])
+    return tensors[0]._elementwise(tensors[1], record)
 
 
 for _record in ops.records():

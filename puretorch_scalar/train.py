@@ -33,7 +33,7 @@ from puretorch_scalar.diagnostics import Watch
 from puretorch_scalar.engine import Value, no_grad
 from puretorch_scalar.nn.module import Module
 from puretorch_scalar.optim import Optimizer
-from puretorch_scalar.tensor import Tensor
+from puretorch_scalar.tensor import Tensor, as_tensor
 
 __all__ = ["fit", "evaluate", "evaluating", "accuracy", "predict"]
 
@@ -80,7 +80,7 @@ def evaluating(model: Module) -> Iterator[Module]:
 def evaluate(model: Module, loss_fn: Callable, X: Any, y: Any) -> tuple[float, float | None]:
     """(loss, accuracy) of `model` on (X, y) in evaluation mode, building no graph."""
     with evaluating(model):
-        outputs = model(_as_tensor(X))
+        outputs = model(as_tensor(X))
         return loss_fn(outputs, y).item(), accuracy(outputs, y)
 
 
@@ -139,7 +139,7 @@ def fit(
             for Xb, yb in batches(X, y, batch_size, seed=rng.randrange(2**32)):
                 _schedule(optimizer, lr_schedule, run.steps)
                 optimizer.zero_grad()
-                outputs = model(Tensor(Xb))
+                outputs = model(Tensor(Xb, requires_grad=False))  # data: no gradient, no backward work
                 loss = loss_fn(outputs, yb)
                 # the regularizer is minimised too, but only the loss is recorded
                 objective = loss if regularizer is None else loss + regularizer(model)
@@ -255,10 +255,6 @@ def _record(history: History, means: _EpochMeans, validation: tuple[float, float
 
 def _as_list(data: Any) -> list:
     return data.tolist() if isinstance(data, Tensor) else list(data)
-
-
-def _as_tensor(data: Any) -> Tensor:
-    return data if isinstance(data, Tensor) else Tensor(data)
 
 
 def _classes(labels: list) -> set | None:

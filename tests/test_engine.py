@@ -238,7 +238,7 @@ def test_detach_makes_a_leaf():
     b = (a * 3).detach()
     assert b.data == 6.0 and b.children == () and b.op == ""
     (b * a).backward()
-    assert a.grad == 6.0 and b.grad == 2.0
+    assert a.grad == 6.0 and b.grad == 0.0 and not b.requires_grad  # as PyTorch: detach() needs no gradient
 
 
 # -- no_grad ------------------------------------------------------------------------------------

@@ -109,7 +109,8 @@ def test_records_show_label_data_and_grad_with_4_significant_digits():
 
 def test_colours_tell_inputs_parameters_constants_intermediates_and_output_apart():
     x, w = Value(1.5, label="x"), ParameterValue(0.5, label="w")
-    y = (x * w * 2).relu()
+    d = Value(4.0, label="d", requires_grad=False)
+    y = (x * w * 2 + d).relu()
     y.label = "y"
     g = draw_graph(y)
     assert KIND_COLOURS["input"] in node_of(g, "<b>x</b>")
@@ -118,7 +119,9 @@ def test_colours_tell_inputs_parameters_constants_intermediates_and_output_apart
     constant = node_of(g, ">2<")
     assert KIND_COLOURS["constant"] in constant and "grad" not in constant  # drawn small, without grad
     assert KIND_COLOURS["intermediate"] in node_of(g, "data 0.75<")
-    assert len(set(KIND_COLOURS.values())) == 5
+    data = node_of(g, "<b>d</b>")
+    assert KIND_COLOURS["data"] in data and "grad" not in data  # requires_grad=False: no grad cell
+    assert len(set(KIND_COLOURS.values())) == 6
 
 
 def test_legend_lists_the_kinds_present_and_can_be_turned_off():

@@ -24,7 +24,7 @@ from typing import Any
 from puretorch_scalar.checks import ArgumentTypeError, boolean, non_negative_int, positive_int
 from puretorch_scalar.engine import Constant, Value
 from puretorch_scalar.nn.module import Module, Parameter
-from puretorch_scalar.tensor import Tensor
+from puretorch_scalar.tensor import Tensor, as_tensor
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv2d", "conv1d", "max_pool2d", "avg_pool2d"]
 
@@ -38,10 +38,6 @@ def _pair(value: object, name: str, where: str, zero_allowed: bool = False) -> t
         raise ArgumentTypeError(f"{where}: {name} must be an int or a pair of ints, got {value!r}")
     check = non_negative_int if zero_allowed else positive_int
     return check(items[0], name, where), check(items[1], name, where)
-
-
-def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _check_input(x: Tensor, spatial: str, where: str) -> None:
@@ -147,8 +143,8 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Size2 = 1, padding: Si
     `padding` are an int or an (h, w) pair. See the module docstring for the sum."""
     stride = _pair(stride, "stride", "conv2d")
     padding = _pair(padding, "padding", "conv2d", zero_allowed=True)
-    x, weight = _as_tensor(x), _as_tensor(weight)
-    bias = None if bias is None else _as_tensor(bias)
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
     _check_conv(x, weight, bias, padding, "conv2d")
     out = _convolve(_batched(x, 2), weight, bias, stride, padding)  # (N, O, out_h, out_w)
     return out if x.ndim == 4 else out.reshape(out.shape[1:])
@@ -160,8 +156,8 @@ def conv1d(x: Any, weight: Any, bias: Any = None, stride: int = 1, padding: int 
     conv2d of height 1 (the same nodes: one dot per output element)."""
     stride = positive_int(stride, "stride", "conv1d")
     padding = non_negative_int(padding, "padding", "conv1d")
-    x, weight = _as_tensor(x), _as_tensor(weight)
-    bias = None if bias is None else _as_tensor(bias)
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
     _check_conv(x, weight, bias, (padding,), "conv1d")
     rows = _batched(x, 1)[:, :, None]  # (N, C, 1, L)
     out = _convolve(rows, weight[:, :, None], bias, (1, stride), (0, padding))  # (N, O, 1, out_l)
@@ -175,7 +171,7 @@ def _pool(
     """Every channel's (kH, kW) windows, `stride` apart, gathered into a last axis and reduced."""
     kernel = _pair(kernel_size, "kernel_size", where)
     stride = kernel if stride is None else _pair(stride, "stride", where)
-    x = _as_tensor(x)
+    x = as_tensor(x)
     _check_input(x, "H, W", where)
     _check_fits(x, kernel, (0, 0), where)
     batch = _batched(x, 2)
@@ -276,7 +272,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Any) -> Tensor:
-        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
+        return as_tensor(x).flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -25,7 +25,7 @@ from puretorch_scalar.engine import Value
 from puretorch_scalar.nn.conv import avg_pool2d, conv1d, conv2d, max_pool2d
 from puretorch_scalar.nn.layers import dropout
 from puretorch_scalar.nn.norm import layer_norm
-from puretorch_scalar.tensor import Tensor
+from puretorch_scalar.tensor import Tensor, as_tensor
 
 __all__ = [
     "mse_loss",
@@ -55,8 +55,8 @@ def _reduce(terms: Tensor, reduction: str) -> Tensor:
 
 def _paired(pred: Any, target: Any, name: str) -> tuple[Tensor, list[float]]:
     """The predictions as a Tensor and the targets' numbers in the same (row-major) order."""
-    pred = pred if isinstance(pred, Tensor) else Tensor(pred)
-    target = target if isinstance(target, Tensor) else Tensor(target)
+    pred = as_tensor(pred)
+    target = as_tensor(target)
     column_vs_flat = pred.ndim == 2 and pred.shape[1] == 1 and target.shape == pred.shape[:1]
     if target.shape != pred.shape and not column_vs_flat:
         raise ValueError(
@@ -135,7 +135,7 @@ def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Te
     """−log softmax(logits)[label] per sample: logits (N, C) with N class indices, or logits (C,)
     with one. Computed through `log_softmax`, which never takes the log of an underflowed 0."""
     one_of(reduction, REDUCTIONS, "reduction", "cross_entropy")
-    logits = logits if isinstance(logits, Tensor) else Tensor(logits)
+    logits = as_tensor(logits)
     if logits.ndim not in (1, 2):
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {logits.shape}")
     n_classes = logits.shape[-1]

@@ -10,7 +10,7 @@ from typing import Any
 from puretorch_scalar.checks import boolean, one_of, positive_int, real, sequence
 from puretorch_scalar.engine import Constant, Value
 from puretorch_scalar.nn.module import Module, Parameter
-from puretorch_scalar.tensor import Tensor
+from puretorch_scalar.tensor import Tensor, as_tensor
 
 __all__ = ["Linear", "ReLU", "Tanh", "Sigmoid", "Dropout", "dropout", "Sequential", "MLP"]
 
@@ -35,7 +35,7 @@ class Linear(Module):
         self.bias = Parameter(Tensor.uniform(self.out_features, low=-bound, high=bound)) if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = as_tensor(x)
         if x.ndim not in (1, 2):
             raise ValueError(
                 f"Linear: input must have shape (batch, in_features) or (in_features,), got {x.shape}"
@@ -92,7 +92,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
     stays in the graph and passes back a gradient of 0. p must be in [0, 1)."""
     p = real(p, "p", "dropout", low=0, high=1, include_high=False)
     training = boolean(training, "training", "dropout")
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     if not training:
         return x
     dropped, kept = Constant(0.0), Constant(1 / (1 - p))

@@ -7,7 +7,7 @@ from typing import Any
 
 from puretorch_scalar.checks import boolean, positive_int, real
 from puretorch_scalar.nn.module import Module, Parameter
-from puretorch_scalar.tensor import Tensor
+from puretorch_scalar.tensor import Tensor, as_tensor
 
 __all__ = ["LayerNorm", "layer_norm"]
 
@@ -35,7 +35,7 @@ def layer_norm(
     optional; `eps` keeps a constant group finite."""
     shape = _normalized_shape(normalized_shape, "layer_norm")
     eps = real(eps, "eps", "layer_norm", low=0)
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     if x.ndim < len(shape) or x.shape[x.ndim - len(shape) :] != shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end in normalized_shape {shape}")
     axes = tuple(range(-len(shape), 0))

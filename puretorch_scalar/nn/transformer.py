@@ -14,7 +14,7 @@ from typing import Any
 from puretorch_scalar.checks import boolean, positive_int, real
 from puretorch_scalar.nn.layers import Linear
 from puretorch_scalar.nn.module import Module, Parameter
-from puretorch_scalar.tensor import Tensor
+from puretorch_scalar.tensor import Tensor, as_tensor
 
 __all__ = ["Embedding", "RMSNorm", "CausalSelfAttention", "causal_mask"]
 
@@ -61,7 +61,7 @@ class RMSNorm(Module):
         self.weight = Parameter(Tensor.ones(self.normalized_shape)) if affine else None
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = as_tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.normalized_shape:
             raise ValueError(
                 f"RMSNorm: input of shape {x.shape} does not end in normalized_shape={self.normalized_shape}"
@@ -108,7 +108,7 @@ class CausalSelfAttention(Module):
         self.proj = Linear(n_embd, n_embd, bias=False)
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = as_tensor(x)
         if x.ndim != 2 or x.shape[1] != self.n_embd:
             raise ValueError(f"CausalSelfAttention: input must have shape (T, {self.n_embd}), got {x.shape}")
         if x.shape[0] == 0:

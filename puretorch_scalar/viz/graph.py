@@ -40,6 +40,7 @@ from puretorch_scalar.engine import Constant, ParameterValue, Value, topological
 
 KIND_COLOURS = {
     "input": "#cfe2ff",
+    "data": "#e5dbff",  # requires_grad=False: drawn without a grad cell, as it never gets one
     "parameter": "#ffd8a8",
     "constant": "#e9ecef",
     "intermediate": "#ffffff",
@@ -114,13 +115,15 @@ def output_values(root: object, caller: str = "draw_graph") -> list[Value]:
 
 
 def kind_of(v: Value, outputs: set[Value] | frozenset[Value]) -> str:
-    """Which colour `v` gets: "output", "intermediate", "constant", "parameter" or "input"."""
+    """Which colour `v` gets: "output", "intermediate", "constant", "data", "parameter" or "input"."""
     if v in outputs:
         return "output"
     if v.children:
         return "intermediate"
     if isinstance(v, Constant):
         return "constant"
+    if not v.requires_grad:
+        return "data"
     return "parameter" if isinstance(v, ParameterValue) else "input"
 
 
@@ -270,7 +273,7 @@ def _record(
             f"<td><b>{escape(name)}</b></td>" if name == v.label else f"<td><i>{escape(name)}</i></td>"
         )
     cells.append(f"<td>data {fmt(v.data)}</td>")
-    if show_grad:
+    if show_grad and kind != "data":
         shading = f' bgcolor="{UPDATED_FILL}"' if updated else ""
         text = "" if grad is None else fmt(grad)
         cells.append(f'<td width="{GRAD_CELL_WIDTH}"{shading}>grad {text}</td>')
