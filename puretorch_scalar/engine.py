@@ -437,10 +437,16 @@ def _nary(children: tuple[Value, ...], op: str) -> Value:
 def _dot_with_data(data: float, children: tuple[Value, ...], n: int) -> Value:
     """The node of a dot product one of whose halves starts with data: a DataDot when a whole
     half is data (put first: Σ xᵢ·yᵢ = Σ yᵢ·xᵢ to the bit), data when both are."""
-    xs_data, ys_data = all_data(children[:n]), all_data(children[n:])
-    if ys_data and not xs_data:
+    xs_data = children[0].__class__ in _NO_GRAD and all_data(children[:n])
+    ys_data = children[n].__class__ in _NO_GRAD and all_data(children[n:])
+    if xs_data and ys_data:
+        return data_leaf(data)
+    cls = DataDot if xs_data or ys_data else Value
+    if ys_data:
         children = children[n:] + children[:n]
-    return _node(data, children, "dot", DataDot if xs_data or ys_data else Value)
+    if threads_inside[0]:
+        return _node(data, children, "dot", cls)
+    return new_node(cls, data, children, "dot")
 
 
 def _node(data: float, children: tuple[Value, ...], op: str, cls: type = Value) -> Value:

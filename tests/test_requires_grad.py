@@ -216,3 +216,26 @@ def test_errors_name_the_problem():
         pts.grad(d * Value(2.0), [d])
     with pytest.raises(RuntimeError, match="does not require grad"):
         explain(d * Value(2.0), d)
+
+
+def test_a_conv_net_on_data_matches_pytorch():
+    """An optional oracle: the parameters' gradients of a small CNN on data inputs are PyTorch's
+    (float64), and in both the input gets no gradient."""
+    torch = pytest.importorskip("torch")
+    random.seed(3)
+    conv, head = nn.Conv2d(1, 2, 3, padding=1), nn.Linear(2 * 2 * 2, 3)
+    images = [[[[random.uniform(0, 1) for _ in range(4)] for _ in range(4)]] for _ in range(2)]
+    x = Tensor(images, requires_grad=False)
+    loss = F.cross_entropy(head(nn.MaxPool2d(2)(conv(x).relu()).flatten(1)), [0, 2])
+    loss.backward()
+
+    t = {name: torch.tensor(p.tolist(), dtype=torch.float64, requires_grad=True) for name, p in
+         [("cw", conv.weight), ("cb", conv.bias), ("hw", head.weight), ("hb", head.bias)]}  # fmt: skip
+    tx = torch.tensor(images, dtype=torch.float64)
+    h = torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(tx, t["cw"], t["cb"], padding=1).relu(), 2)
+    ref = torch.nn.functional.cross_entropy(h.flatten(1) @ t["hw"].T + t["hb"], torch.tensor([0, 2]))
+    ref.backward()
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-12)
+    for p, name in [(conv.weight, "cw"), (conv.bias, "cb"), (head.weight, "hw"), (head.bias, "hb")]:
+        assert torch.allclose(torch.tensor(p.grad, dtype=torch.float64), t[name].grad, rtol=1e-10, atol=1e-12)
+    assert tx.grad is None and all(v.grad == 0.0 for v in x.values())
