@@ -17,6 +17,7 @@ How accuracy is counted, from the labels' values (`predict`):
 
 from __future__ import annotations
 
+import gc
 import math
 import numbers
 import random
@@ -136,7 +137,7 @@ def fit(
         for epoch in range(epochs):
             bar.set_description(f"epoch {epoch + 1}/{epochs}")
             means = _EpochMeans(classes)
-            for Xb, yb in batches(X, y, batch_size, seed=rng.randrange(2**32)):
+            for Xb, yb in _collector_paused(batches(X, y, batch_size, seed=rng.randrange(2**32))):
                 _schedule(optimizer, lr_schedule, run.steps)
                 optimizer.zero_grad()
                 outputs = model(Tensor(Xb, requires_grad=False))  # data: no gradient, no backward work
@@ -159,6 +160,24 @@ def fit(
 
 
 # -- fit's bookkeeping ---------------------------------------------------------------------------
+
+
+def _collector_paused(items: Iterator) -> Iterator:
+    """The items, with Python's cycle collector paused while the loop body runs on each one.
+
+    A training step builds a graph of Values (a million for a batch of MNIST) that holds no
+    reference cycle and that reference counting frees as soon as the step is over; but the
+    collector, triggered by the allocations, would walk it again and again while it grows:
+    20 % of an MNIST MLP step, measured (benchmarks/bench_mnist.py)."""
+    for item in items:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield item
+        finally:
+            if was_enabled:
+                gc.enable()
+
 
 
 def _training_set(X: Any, y: Any) -> tuple[list, list]:

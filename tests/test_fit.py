@@ -1,12 +1,14 @@
 """fit, evaluate, accuracy and the plot helpers; real training runs: micrograd's moons demo to
 100 % and the handwritten digits to over 90 % test accuracy in a few epochs."""
 
+import gc
 import random
 
 import pytest
 
 from puretorch_scalar import Tensor, data, fit, nn, optim
 from puretorch_scalar.demo import moons_demo
+from puretorch_scalar.nn import functional as F
 from puretorch_scalar.train import accuracy, evaluate, predict
 
 # -- real training --------------------------------------------------------------------------------
@@ -308,3 +310,25 @@ def test_plots_explain_how_to_get_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install 'puretorch_scalar\[notebooks\]'"):
         plot_history({"loss": [1.0]})
+
+
+def test_fit_pauses_the_cycle_collector_during_each_step_only():
+    X, y = data.make_moons(12, seed=0)
+    model = nn.Linear(2, 1)
+    seen = []
+
+    def loss_fn(out, target):
+        seen.append(gc.isenabled())
+        return F.mse_loss(out, [[float(t)] for t in target])
+
+    fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.1), X, y, epochs=2, batch_size=4, progress=False)
+    assert seen == [False] * 6 and gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        fit(model, lambda out, t: 1 / 0, optim.SGD(model.parameters(), 0.1), X, y, epochs=1, progress=False)
+    assert gc.isenabled()  # back on after a failed step too
+    gc.disable()
+    try:  # a collector the caller had turned off stays off
+        fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.1), X, y, epochs=1, progress=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
