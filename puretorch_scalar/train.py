@@ -137,7 +137,7 @@ def fit(
         for epoch in range(epochs):
             bar.set_description(f"epoch {epoch + 1}/{epochs}")
             means = _EpochMeans(classes)
-            for Xb, yb in _collector_paused(batches(X, y, batch_size, seed=rng.randrange(2**32))):
+            for Xb, yb in collector_paused(batches(X, y, batch_size, seed=rng.randrange(2**32))):
                 _schedule(optimizer, lr_schedule, run.steps)
                 optimizer.zero_grad()
                 outputs = model(Tensor(Xb, requires_grad=False))  # data: no gradient, no backward work
@@ -162,7 +162,7 @@ def fit(
 # -- fit's bookkeeping ---------------------------------------------------------------------------
 
 
-def _collector_paused(items: Iterator) -> Iterator:
+def collector_paused(items: Iterator) -> Iterator:
     """The items, with Python's cycle collector paused while the loop body runs on each one.
 
     A training step builds a graph of Values (a million for a batch of MNIST) that holds no

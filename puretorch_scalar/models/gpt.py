@@ -33,6 +33,7 @@ from puretorch_scalar.nn.layers import Linear, ReLU, Sequential
 from puretorch_scalar.nn.module import Module
 from puretorch_scalar.nn.transformer import CausalSelfAttention, Embedding, RMSNorm
 from puretorch_scalar.tensor import Tensor
+from puretorch_scalar.train import collector_paused
 
 __all__ = ["GPTConfig", "Block", "GPT", "train", "sample"]
 
@@ -142,7 +143,7 @@ def train(
     opt = optim.Adam(model.parameters(), lr=lr, betas=betas)
     losses = []
     bar = tqdm(range(steps), disable=not progress, desc="training")
-    for step in bar:
+    for step in collector_paused(bar):  # see train.py: 5% of a step
         loss = model.loss(docs[step % len(docs)])
         opt.zero_grad()
         loss.backward()
