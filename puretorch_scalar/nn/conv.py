@@ -104,14 +104,17 @@ def _convolve(
     kernels = [ws[f * c * cells : (f + 1) * c * cells] for f in range(o)]  # (O, C·kH·kW)
     biases = [[b] for b in bias.values()] if bias is not None else [[]] * o
     one = [Constant(1.0)] if bias is not None else []
+    # what each output position multiplies: its patch of the image (per image), and the kernel's
+    # weights that fall on the patch (per filter, the same for every image)
+    rows = [
+        [[kernel[k] for k in cells_used] + b for cells_used in weights] for kernel, b in zip(kernels, biases)
+    ]
     out = []
     for s in range(n):
         image = xs[s * c * plane : (s + 1) * c * plane]  # (C·H·W)
-        for kernel, b in zip(kernels, biases):
-            out += [
-                Value.dot([image[i] for i in patch] + one, [kernel[k] for k in cells_used] + b)
-                for patch, cells_used in zip(pixels, weights)
-            ]
+        patches = [[image[i] for i in patch] + one for patch in pixels]  # (positions, C·kH·kW [+ 1])
+        for kernel_rows in rows:  # (positions, C·kH·kW [+ 1]) for one filter
+            out += [Value.dot(patch, row) for patch, row in zip(patches, kernel_rows)]
     return Tensor.from_values(out, (n, o, out_h, out_w))
 
 
