@@ -1,5 +1,6 @@
 """The modes a thread can be in while it builds graphs: `no_grad()`, and `detect_anomaly()` (in
-anomaly.py). Inside `no_grad()` operations compute data only, and their results are leaves.
+anomaly.py). Inside `no_grad()` operations compute data only, and their results are data leaves
+(`requires_grad=False`), as PyTorch's.
 
 As `torch.no_grad`: a context manager and a decorator, it nests, and it applies to the current
 thread only (the nesting depths are thread-local).
