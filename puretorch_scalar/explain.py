@@ -20,6 +20,7 @@ from typing import Any
 
 from puretorch_scalar.checks import positive_int
 from puretorch_scalar.engine import Value, no_gradient_for, topological_order
+from puretorch_scalar.naming import node_names
 from puretorch_scalar.ops import local_grads
 
 __all__ = ["explain", "Explanation"]
@@ -116,7 +117,7 @@ def explain(output: Any, x: Value, max_paths: int = 1000) -> Explanation:
         n_paths,
         total.get(output, 0.0),
         [steps for _, steps in found],
-        _names(order),
+        _names(output),
     )
 
 
@@ -141,16 +142,15 @@ def _product(steps: list[float]) -> float:
     return product
 
 
-def _names(order: list[Value]) -> dict[Value, str]:
-    names, k = {}, 0
-    for node in order:
-        if node.label:
-            names[node] = node.label
-        elif node.children:
-            k += 1
-            names[node] = f"t{k} ({node.op})"
-        else:
+def _names(output: Value) -> dict[Value, str]:
+    """The player's names (`naming.node_names`), the op next to an automatic one; constants by
+    their number."""
+    names = node_names(output)
+    for node in topological_order(output):
+        if node not in names:
             names[node] = f"{node.data:.4g}"
+        elif not node.label and node.children:
+            names[node] += f" ({node.op})"
     return names
 
 

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from html import escape
 from importlib.resources import files
-from itertools import count
 from pathlib import Path
 from string import Template
 from uuid import uuid4
@@ -53,6 +52,7 @@ from uuid import uuid4
 from puretorch_scalar import ops
 from puretorch_scalar.engine import Constant, Value, local_grads
 from puretorch_scalar.grad_mode import enable_grad
+from puretorch_scalar.naming import node_names
 from puretorch_scalar.viz.graph import (
     HIGHLIGHT_FILL,
     HIGHLIGHT_LINE,
@@ -238,39 +238,6 @@ def _stage(svg: str, graded: set[str], marker: str) -> str:
 
 
 # -- captions -----------------------------------------------------------------------------------
-
-
-def node_names(root: Value) -> dict[Value, str]:
-    """A name for each Value below `root` but the constants, unique among them: its label, else
-    `t1`, `t2`, … in the order Python evaluates an expression (each node after its inputs, taken
-    left to right, where `topological_order` takes the last one first). An automatic name never
-    takes a label's; a label used again gets `#2`, `#3`, … Constants are named by their number."""
-    # Not engine.topological_order: it visits the last input first, and t1, t2, … must go left to right.
-    order: list[Value] = []
-    seen: set[Value] = set()
-    stack = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(node.children) if child not in seen)
-    values = [v for v in order if not isinstance(v, Constant)]
-    labels = {v.label for v in values if v.label}
-    automatic = (name for name in (f"t{i}" for i in count(1)) if name not in labels)
-    names: dict[Value, str] = {}
-    used: set[str] = set()
-    for v in values:
-        name = v.label or next(automatic)
-        for k in count(2):
-            if name not in used:
-                break
-            name = f"{v.label}#{k}"
-        used.add(name)
-        names[v] = name
-    return names
 
 
 def _num(x: float) -> str:
