@@ -5,6 +5,7 @@ from puretorch_scalar.anomaly import AnomalyError, detect_anomaly
 from puretorch_scalar.autograd import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
 from puretorch_scalar.engine import Value, grad, is_grad_enabled, no_grad
 from puretorch_scalar.explain import explain
+from puretorch_scalar.jit import TraceError, jit
 from puretorch_scalar.ops import define_op, undefine_op
 from puretorch_scalar.tensor import Tensor
 from puretorch_scalar.train import fit
@@ -21,6 +22,8 @@ __all__ = [
     "detect_anomaly",
     "AnomalyError",
     "explain",
+    "jit",
+    "TraceError",
     "Value",
     "grad",
     "hessian",
