@@ -16,6 +16,7 @@ SCRIPTS = [
     "bench_moons.py",
     "bench_digits.py",
     "gpt.py",
+    "bench_jit.py",
     "bench_jacobian.py",
     "bench_debugging.py",
 ]

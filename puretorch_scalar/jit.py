@@ -464,7 +464,10 @@ def _record(fn: Callable, args: tuple, kwargs: dict, fresh: list) -> tuple[Any, 
     try:
         out = fn(*args, **kwargs)
     finally:
-        sys.setprofile(previous)
+        if previous is None or callable(previous):
+            sys.setprofile(previous)
+        else:  # cProfile's Profile, which set itself with the C API: it sets itself again
+            previous.enable()
         _tracing.active, _tracing.computed = False, None
     return out, recording
 

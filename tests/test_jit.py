@@ -5,6 +5,7 @@ TraceError naming the line; check=True catches what tracing cannot see."""
 import math
 import random
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -335,6 +336,19 @@ def test_a_function_called_inside_a_traced_one_is_part_of_its_trace():
     outer = jit(lambda x: inner(x) + 1.0)
     assert outer(Value(3.0)).data == 10.0
     assert inner.cache_size == 0 and outer.cache_size == 1
+
+
+def test_tracing_under_a_profiler_gives_the_profiler_back():
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        jit(lambda x: x * 2)(Value(1.0))
+        after = sys.getprofile()
+    finally:
+        profiler.disable()
+    assert after is profiler
 
 
 def test_after_max_programs_traces_calls_run_eagerly_with_a_warning():
