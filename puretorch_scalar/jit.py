@@ -239,7 +239,9 @@ def _flatten(args: tuple, kwargs: dict) -> tuple[tuple, list[float], list[Value 
     numbers: list[float] = []
     values: list[Value | None] = []
     first: dict[Value, int] = {}  # a Value -> its first position: which arguments alias is structure
-    _take_apart(args, key, numbers, values, first)
+    key.append(len(args))
+    for x in args:  # (not as a tuple of numbers: a bare int argument is fixed, see _take_apart)
+        _take_apart(x, key, numbers, values, first)
     for name in sorted(kwargs):
         key.append(name)
         _take_apart(kwargs[name], key, numbers, values, first)
@@ -418,7 +420,7 @@ class _Recording:
             if code is _MODULE_CALL:
                 self.modules.append(frame.f_locals["self"])
             elif code is _DATA_BINARY or code is _DATA_UNARY or code is _DETACH or code is _AS_FLOAT:
-                self.calls[frame] = frame.f_locals  # before the method replaces `other` by its number
+                self.calls[frame] = dict(frame.f_locals)  # before the method replaces `other` by a number
             return
         if event != "return":
             return
@@ -665,6 +667,7 @@ class Program:
     ) -> None:
         self.name = getattr(fn, "__name__", type(fn).__name__)
         self.steps, self.structure, self.outputs, self.leaves = steps, structure, outputs, leaves
+        self._leaf_ids = {id(leaf) for leaf in leaves}  # (the program holds them: ids stay theirs)
         for step in steps:  # which steps carry a gradient to a leaf that takes one
             if step.kind == "input":
                 step.learns = _learns(values[step.slot])
@@ -761,19 +764,24 @@ class Program:
 
     def run(self, numbers: list[float], values: list[Value | None]) -> Any:
         """The compiled forward on a call's numbers (and its leaves' data now): fn's result."""
+        if not self._leaf_ids.isdisjoint(map(id, values)):
+            raise TypeError(
+                "jit: an argument is also a leaf that the function reaches itself (a parameter?): its "
+                "gradient would be summed in two places; pass it, or let the function reach it, not both"
+            )
         P = list(map(_data_of, self.leaves))
         outs, saved = self._forward(P, numbers)
         call = _Call(self, P, numbers, saved, values)
         results = []
         for j, (step, x) in enumerate(zip(self.outputs, outs)):
-            if step.kind == "op":
+            if step.kind == "op" and step.learns:
                 result = TracedValue(x, call, j)
                 call.results[j] = weakref.ref(result)
             elif step.kind == "input":
                 result = values[step.slot]
             elif step.kind == "leaf":
                 result = self.leaves[step.slot]
-            else:
+            else:  # computed from data alone, as eager mode would have made it: data
                 result = Value(x) if step.kind == "const" else engine.data_leaf(x)
             results.append(result)
         return _rebuild(self.structure, results)

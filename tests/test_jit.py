@@ -51,11 +51,13 @@ def line_of(text):
 
 @given(expressions(), st.data())
 def test_jit_equals_eager_on_random_expressions(expr, data):
-    """Some inputs passed as arguments, the others reached from a closure (as parameters are);
-    three calls at moving points, each followed by backward (twice on the last call); every
-    output and every gradient equal eager mode's, or both raise the same error."""
+    """Some inputs passed as arguments (Values, or data without gradient), the others reached
+    from a closure (as parameters are); three calls at moving points, each followed by backward
+    (twice on the last call); every output and every gradient equal eager mode's, or both raise
+    the same error."""
     n = len(expr.inputs)
     passed = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="passed")
+    learns = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="learns")
 
     def function_of(leaves):
         closed = {i: leaves[i] for i in range(n) if not passed[i]}
@@ -72,7 +74,10 @@ def test_jit_equals_eager_on_random_expressions(expr, data):
         for leaves in (eager_leaves, jit_leaves):
             for leaf, x in zip(leaves, expr.inputs):
                 leaf.data, leaf.grad = x * scale, 0.25 * call
-            leaves[:] = [Value(leaf.data, leaf.label) if passed[i] else leaf for i, leaf in enumerate(leaves)]
+            leaves[:] = [
+                Value(leaf.data, leaf.label, requires_grad=learns[i]) if passed[i] else leaf
+                for i, leaf in enumerate(leaves)
+            ]
         args = [[v for v, p in zip(leaves, passed) if p] for leaves in (eager_leaves, jit_leaves)]
         try:
             want = eager_fn(*args[0])
@@ -81,7 +86,7 @@ def test_jit_equals_eager_on_random_expressions(expr, data):
                 compiled(*args[1])
             continue
         got = compiled(*args[1])
-        assert same(got.data, want.data)
+        assert same(got.data, want.data) and got.requires_grad == want.requires_grad
         for _ in range(1 + (call == 2)):
             try:
                 want.backward()
@@ -329,6 +334,34 @@ def test_tensor_outputs_and_several_outputs():
     layer.zero_grad()
     layer(X).sum().backward()
     assert compiled == [layer.weight.grad, layer.bias.grad]
+
+
+def test_the_same_value_twice_is_another_structure_than_two_values():
+    f = jit(lambda a, b: a * b)
+    x = Value(3.0)
+    out = f(x, x)
+    out.backward()
+    assert (out.data, x.grad) == (9.0, 6.0)
+    y, z = Value(3.0), Value(4.0)
+    f(y, z).backward()
+    assert (y.grad, z.grad, f.cache_size) == (4.0, 3.0, 2)
+
+
+def test_keyword_arguments_and_calls_under_no_grad():
+    f = jit(lambda x, scale=1.0: (x * scale).exp())
+    assert f(Value(2.0), scale=3.0).data == math.exp(6.0) and f(Value(2.0), scale=0.5).data == math.exp(1.0)
+    assert f.cache_size == 1
+    with no_grad():  # another program, with no gradients anywhere
+        out = f(Value(2.0), scale=0.5)
+    assert out.data == math.exp(1.0) and not out.requires_grad and f.cache_size == 2
+
+
+def test_an_argument_that_the_function_also_reaches_is_refused():
+    w = Value(2.0)
+    f = jit(lambda x: x * w + w)
+    f(Value(1.0))
+    with pytest.raises(TypeError, match="an argument is also a leaf that the function reaches itself"):
+        f(w)
 
 
 def test_a_function_called_inside_a_traced_one_is_part_of_its_trace():
