@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import keyword
 import linecache
 import math
@@ -83,6 +84,7 @@ from puretorch_scalar.tensor import Tensor
 
 __all__ = ["jit", "Jitted", "Program", "Step", "TracedValue", "TraceError", "computed_constant", "refuse"]
 
+_programs_made = itertools.count(1)  # numbers the programs' source files: <jit f #3: forward>
 MAX_PROGRAMS = 8  # per jitted function; beyond, calls that need a new trace run eagerly (as torch.compile)
 
 _data_of, _grad_of = operator.attrgetter("data"), operator.attrgetter("grad")
@@ -665,7 +667,7 @@ class Program:
         values: list[Value | None],
         arguments: _StandIns,
     ) -> None:
-        self.name = getattr(fn, "__name__", type(fn).__name__)
+        self.name, self.number = _name(fn), next(_programs_made)
         self.steps, self.structure, self.outputs, self.leaves = steps, structure, outputs, leaves
         self._leaf_ids = {id(leaf) for leaf in leaves}  # (the program holds them: ids stay theirs)
         for step in steps:  # which steps carry a gradient to a leaf that takes one
@@ -790,8 +792,8 @@ class Program:
         """The compiled backward from output `position`, and the other outputs it reaches."""
         if position not in self._backward:
             source, reached = self._backward_source(position)
-            name = f"<jit {self.name}: backward {position}>"
-            code = None if reached is None else _compiled(source, name, self._writer.namespace)
+            name = f"<jit {self.name} #{self.number}: backward {position}>"
+            code = None if reached is None else self._compiled(source, name)
             self._backward[position] = (source, code, reached or [])
         _, code, reached = self._backward[position]
         return code, reached
@@ -802,7 +804,16 @@ class Program:
         """Generate the forward's source and compile it."""
         self._writer = _Writer(self)
         self.forward_source = self._writer.forward()
-        self._forward = _compiled(self.forward_source, f"<jit {self.name}: forward>", self._writer.namespace)
+        self._forward = self._compiled(self.forward_source, f"<jit {self.name} #{self.number}: forward>")
+
+    def _compiled(self, source: str, filename: str) -> Callable:
+        """The function that `source` defines, compiled; tracebacks show its lines while this
+        program exists."""
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        weakref.finalize(self, linecache.cache.pop, filename, None)
+        namespace = dict(self._writer.namespace)
+        exec(compile(source, filename, "exec"), namespace)
+        return namespace[source.split("(", 1)[0].removeprefix("def ")]
 
     def backward_source(self, position: int) -> str:
         """The Python source of the backward from output `position` (∂output/∂every leaf)."""
@@ -924,14 +935,6 @@ def _literal(x: float) -> str:
         return "nan"
     text = "inf" if x == math.inf else "-inf" if x == -math.inf else repr(float(x))
     return f"({text})" if text.startswith("-") else text
-
-
-def _compiled(source: str, filename: str, namespace: dict | None = None) -> Callable:
-    """The function defined by `source`, compiled; its lines are shown in tracebacks."""
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = dict(namespace or {})
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace[source.split("(", 1)[0].removeprefix("def ")]
 
 
 # ---------------------------------------------------------------------------------------------
