@@ -25,11 +25,13 @@ from puretorch_scalar.checks import boolean
 from puretorch_scalar.fastpath import binary_method, dot_data, inner_order, new_node, sweep, unary_method
 from puretorch_scalar.grad_mode import (
     anomaly_on,
+    decided_by_data,
     enable_grad,
     grad_off,
     is_grad_enabled,
     no_grad,
     threads_inside,
+    tracing,
 )
 from puretorch_scalar.ops import local_grads
 
@@ -157,22 +159,30 @@ class Value:
 
     # -- plain-number views --------------------------------------------------------------------
 
+    # Each is a Python decision on the number, which a jit trace cannot record: TraceError while
+    # this thread traces (grad_mode.decided_by_data).
+
     def __lt__(self, other: Operand) -> bool:
+        decided_by_data("comparing a Value (<)")
         return self.data < _data(other)
 
     def __le__(self, other: Operand) -> bool:
+        decided_by_data("comparing a Value (<=)")
         return self.data <= _data(other)
 
     def __gt__(self, other: Operand) -> bool:
+        decided_by_data("comparing a Value (>)")
         return self.data > _data(other)
 
     def __ge__(self, other: Operand) -> bool:
+        decided_by_data("comparing a Value (>=)")
         return self.data >= _data(other)
 
     __hash__ = object.__hash__  # == and hash are identity: Values are dict and set keys
 
     def __bool__(self) -> bool:
         """The truth of the number (0.0 is False), as a one-element PyTorch tensor's."""
+        decided_by_data("the truth value of a Value (bool(), if, and/or)")
         return self.data != 0.0
 
     def __float__(self) -> float:
@@ -181,10 +191,12 @@ class Value:
                 "float() of a Value while backward builds gradients as Values (create_graph=True): a "
                 "derivative rule called float() or a math.* function, which would cut the graph"
             )
+        decided_by_data("float() of a Value (a math.* function calls it too)")
         return self.data
 
     def item(self) -> float:
         """The data as a Python float."""
+        decided_by_data(".item() of a Value")
         return self.data
 
     def __repr__(self) -> str:
@@ -278,6 +290,17 @@ class ParameterValue(Value):
     """A leaf that belongs to an `nn.Parameter` (a trainable weight), so drawings can tell it apart."""
 
     __slots__ = ()
+
+
+def computed_constant(f: Callable[[list[float]], float], values: Sequence[Value]) -> Constant:
+    """`Constant(f([v.data for v in values]))`: a number computed from Values' data that
+    gradients do not flow through, such as the max that softmax subtracts (the result does not
+    depend on it, so to the derivative it is a constant). While jit traces, the program records
+    `f` and the Values, so that every compiled call computes it from the current data."""
+    constant = Constant(f([v.data for v in values]))
+    if tracing.active:
+        tracing.computed[constant] = (f, tuple(values))
+    return constant
 
 
 class DataValue(Value):

@@ -113,3 +113,25 @@ class enable_grad:
 
     def __exit__(self, *exc: object) -> None:
         _depth.disabled = self.saved
+
+
+# ---------------------------------------------------------------------------------------------
+# While jit traces a function (jit.py): the engine asks before Python decides on a number.
+
+
+class _Tracing(threading.local):
+    active = False  # True while this thread runs a function for jit to record
+    computed: dict | None = None  # Constant -> (f, values), from engine.computed_constant
+
+
+tracing = _Tracing()
+
+
+def decided_by_data(what: str) -> None:
+    """Called where Python takes a decision from a Value's number (`if v > 0`, `float(v)`,
+    comparing Tensors): while this thread traces for jit, TraceError naming `what` and the
+    user's line, as a compiled program could only replay the decision taken at tracing."""
+    if tracing.active:
+        from puretorch_scalar.jit import refuse  # jit is built on the engine: imported when needed
+
+        refuse(what)

@@ -64,11 +64,10 @@ import math
 import operator
 import re
 import sys
-import threading
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from numbers import Integral, Real
@@ -79,10 +78,11 @@ from puretorch_scalar.anomaly import Site, _user_line
 from puretorch_scalar.checks import boolean
 from puretorch_scalar.engine import Constant, DataDot, DataValue, Value, is_grad_enabled, topological_order
 from puretorch_scalar.fastpath import inner_order
+from puretorch_scalar.grad_mode import tracing as _tracing
 from puretorch_scalar.nn.module import Module
 from puretorch_scalar.tensor import Tensor
 
-__all__ = ["jit", "Jitted", "Program", "Step", "TracedValue", "TraceError", "computed_constant", "refuse"]
+__all__ = ["jit", "Jitted", "Program", "Step", "TracedValue", "TraceError", "refuse"]
 
 _programs_made = itertools.count(1)  # numbers the programs' source files: <jit f #3: forward>
 MAX_PROGRAMS = 8  # per jitted function; beyond, calls that need a new trace run eagerly (as torch.compile)
@@ -97,16 +97,9 @@ class TraceError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------
-# While a thread traces. The engine tells jit: Value's and Tensor's plain-number views call
-# `refuse`, and softmax makes its shift with `computed_constant`.
-
-
-class _Tracing(threading.local):
-    active = False  # True while this thread runs a function for jit to record
-    computed: dict | None = None  # Constant -> (f, values), from computed_constant during a trace
-
-
-_tracing = _Tracing()
+# While a thread traces (grad_mode.tracing). The engine tells jit: the plain-number views call
+# `refuse` (through grad_mode.decided_by_data), and softmax makes its shift with
+# engine.computed_constant.
 
 
 def refuse(what: str) -> None:
@@ -120,20 +113,6 @@ def refuse(what: str) -> None:
             "made at every call. Write it with ops (relu, abs, a mask passed in as data), or call "
             "this function without jit."
         )
-
-
-def computed_constant(f: Callable[[list[float]], float], values: Sequence[Value]) -> Constant:
-    """`Constant(f([v.data for v in values]))`: a number computed from Values' data that
-    gradients do not flow through, such as the max that softmax subtracts (the result does not
-    depend on it, so to the derivative it is a constant).
-
-    Outside jit, just that. While jit traces, the program records `f` and the Values, so that
-    every compiled call computes the number from the current data rather than baking in the
-    number it was at tracing."""
-    constant = Constant(f([v.data for v in values]))
-    if _tracing.active:
-        _tracing.computed[constant] = (f, tuple(values))
-    return constant
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,11 +32,13 @@ from puretorch_scalar.engine import (
     DataValue,
     Value,
     apply_op,
+    computed_constant,
     data_leaf,
     no_gradient_for,
     topological_order,
     zero_grads,
 )
+from puretorch_scalar.grad_mode import decided_by_data
 
 Shape = tuple[int, ...]
 Axis = int | Sequence[int] | None
@@ -462,6 +464,7 @@ class Tensor:
         """1.0 where compare(a[i], b[i]) holds and 0.0 elsewhere, over the broadcast shape. The
         results are new leaves, as PyTorch's bool tensors carry no gradient: a step function's
         derivative is 0 wherever it is defined."""
+        decided_by_data("comparing Tensors")
         b = _operand(other)
         if b is None:
             return NotImplemented
@@ -587,7 +590,7 @@ class Tensor:
         is the same for any m, and with this one every exponent is ≤ 0, so logits of ±1000 work."""
 
         def lane(xs: list[Value]) -> list[Value]:
-            m = Constant(max(x.data for x in xs))
+            m = computed_constant(max, xs)  # Constant(max(x.data …)), which a jit program recomputes
             exps = [(x - m).exp() for x in xs]
             total = Value.sum(exps)
             return [e / total for e in exps]
@@ -599,7 +602,7 @@ class Tensor:
         without ever computing a softmax that underflows to 0."""
 
         def lane(xs: list[Value]) -> list[Value]:
-            m = Constant(max(x.data for x in xs))
+            m = computed_constant(max, xs)  # Constant(max(x.data …)), which a jit program recomputes
             shifted = [x - m for x in xs]
             log_total = Value.sum([s.exp() for s in shifted]).log()
             return [s - log_total for s in shifted]
@@ -746,6 +749,7 @@ class Tensor:
 def _largest(group: Sequence[Value]) -> int:
     """The position of the first NaN in `group` (it propagates, as in torch.max), else of the
     first largest element."""
+    decided_by_data("Tensor.max or argmax (which element it picks depends on the numbers)")
     data = [v.data for v in group]
     nan = next((i for i, x in enumerate(data) if math.isnan(x)), None)  # max() would skip it
     return max(range(len(data)), key=data.__getitem__) if nan is None else nan
