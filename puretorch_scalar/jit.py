@@ -154,13 +154,13 @@ class Jitted:
 
     @property
     def program(self) -> Program:
-        """The last program traced: one entry per node of its graph (print it for a table)."""
+        """The program the last call ran: one entry per node of its graph (print it for a table)."""
         return self._traced("program")
 
     @property
     def source(self) -> str:
-        """The Python source of the last program traced: its forward, and its backward from the
-        first output."""
+        """The Python source of the program the last call ran: its forward, and its backward from
+        the first output."""
         program = self._traced("source")
         return (program.forward_source + "\n\n" + program.backward_source(0)).rstrip("\n")
 
@@ -185,7 +185,7 @@ class Jitted:
             kept = self._programs.setdefault(key, [])
             kept[:] = [p for p in kept if p.modules_hold()]  # a model given new parameters: stale
             kept.append(program)
-            self._last = program
+        self._last = program
         outputs = program.run(numbers, values)
         if self.check:
             _compare_outputs(outputs, self.fn(*args, **kwargs))

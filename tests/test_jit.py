@@ -503,3 +503,13 @@ def test_errors_name_what_is_wrong():
     out = jit(lambda x: x * 2)(Value(1.0))
     with pytest.raises(ValueError, match="create_graph"):
         out.backward(create_graph=True)
+
+
+def test_program_and_source_are_those_of_the_last_call():
+    f = pts.jit(lambda xs: Value.sum(xs))
+    f([1.0, 2.0])
+    two = f.source
+    f([1.0, 2.0, 3.0])
+    assert f.source != two and f.cache_size == 2
+    f([4.0, 5.0])  # the first program again, from the cache
+    assert f.source == two and len(f.program.steps) == 3
