@@ -15,6 +15,7 @@ SCRIPTS = [
     "bench_tensor.py",
     "bench_moons.py",
     "bench_digits.py",
+    "bench_mnist.py",
     "gpt.py",
     "bench_jit.py",
     "bench_jacobian.py",

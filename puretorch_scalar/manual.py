@@ -1,17 +1,20 @@
 """Backward passes written by hand on plain floats: what autograd saves you from writing.
 
-Two networks, each as one function that runs the forward pass, keeps what the backward pass
+Three networks, each as one function that runs the forward pass, keeps what the backward pass
 needs, and then applies the chain rule layer by layer from the loss down:
 
 - `mlp_loss_and_grads`: micrograd's moons MLP (Linear, ReLU, …, Linear) with the hinge loss
   and an L2 penalty;
+- `mlp_cross_entropy_loss_and_grads`: an MLP classifier (ReLU, softmax cross-entropy), such as
+  the MNIST MLP, whose inputs are data (no gradient is computed for them);
 - `gpt_loss_and_grads`: microgpt's GPT (one transformer block: `block_forward` and
   `block_backward`), on the weights `gpt_weights(model)` reads from a `models.GPT`.
 
-Notebook 00b derives them and compares every gradient with the engine's; the benchmarks time
-them as the floor that any engine of Python objects pays on top of (`benchmarks/bench_moons.py`,
-`benchmarks/gpt.py`). Matrices are lists of rows; a weight `w` of a linear map is stored as
-PyTorch's `nn.Linear` stores it, one row per output: y = w·x.
+Notebook 00b derives the first and the last and compares every gradient with the engine's;
+the benchmarks time them as the floor that any engine of Python objects pays on top of
+(`benchmarks/bench_moons.py`, `benchmarks/bench_mnist.py`, `benchmarks/gpt.py`). Matrices are
+lists of rows; a weight `w` of a linear map is stored as PyTorch's `nn.Linear` stores it, one row
+per output: y = w·x.
 """
 
 from __future__ import annotations
@@ -108,6 +111,52 @@ def mlp_loss_and_grads(
             gWl[j] = [g + 2 * alpha * w for w, g in zip(row, gWl[j])]
             gBl[j] += 2 * alpha * b[j]
     return data_loss + alpha * reg, gW, gB
+
+
+# -- an MLP classifier: softmax cross-entropy ------------------------------------------------
+
+
+def mlp_cross_entropy_loss_and_grads(
+    Ws: list[Matrix], Bs: list[list[float]], X: Matrix, labels: list[int]
+) -> tuple[float, list[Matrix], list[list[float]]]:
+    """The mean cross-entropy −log softmax(z)[label] of the MLP with weights `Ws` and biases
+    `Bs` (ReLU after every layer but the last, whose outputs are the logits z) on the rows of X
+    with integer labels, and its gradients with respect to every weight and bias.
+
+    Per sample: the forward pass keeping each layer's input and pre-activation; the log-softmax
+    with the largest logit subtracted first (as `F.cross_entropy` does); then backward layer by
+    layer. The logits' gradient is (softmax(z) − one-hot(label)) / n; a layer's weights get
+    grad ⊗ input, its bias grad, and the layer below wᵀ·grad, masked by its ReLU. The inputs X
+    are data: no gradient is computed for them (the first layer passes nothing down). Every
+    product is computed, zeros included, as the engine computes them."""
+    n, last = len(X), len(Ws) - 1
+    gW = [[[0.0] * len(row) for row in W] for W in Ws]
+    gB = [[0.0] * len(b) for b in Bs]
+    columns = [list(zip(*W)) for W in Ws]  # wᵀ, for passing gradients down
+    loss = 0.0
+    for x, label in zip(X, labels):
+        acts, pres = [x], []  # each layer's input, and its output before the relu
+        for i, (W, b) in enumerate(zip(Ws, Bs)):
+            a = acts[-1]
+            pre = [sum(map(mul, row, a)) + bias for row, bias in zip(W, b)]
+            pres.append(pre)
+            acts.append(pre if i == last else [p if p > 0 else 0.0 for p in pre])
+        z = acts[-1]
+        top = max(z)
+        exps = [math.exp(zi - top) for zi in z]
+        total = sum(exps)
+        loss -= (z[label] - top - math.log(total)) / n
+        grad = [e / total / n for e in exps]  # ∂loss/∂z = (softmax − one-hot) / n
+        grad[label] -= 1 / n
+        for i in range(last, -1, -1):
+            a, gWi, gBi = acts[i], gW[i], gB[i]
+            for j, g in enumerate(grad):
+                gWi[j] = [gw + g * ak for gw, ak in zip(gWi[j], a)]
+                gBi[j] += g
+            if i:
+                back = [sum(map(mul, column, grad)) for column in columns[i]]
+                grad = [g if p > 0 else 0.0 for g, p in zip(back, pres[i - 1])]
+    return loss, gW, gB
 
 
 # -- microgpt's GPT: embeddings, one transformer block, a linear head ---------------------------
