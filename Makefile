@@ -43,7 +43,7 @@ unit: $(READY) graphviz browser
 	$(BIN)/pytest
 
 notebooks: $(READY) graphviz
-	PTS_DIGITS_EPOCHS=1 PTS_GPT_STEPS=20 $(BIN)/pytest --nbmake notebooks -p no:randomly  # short runs of 06 and 08 (the committed outputs are full runs)
+	PTS_DIGITS_EPOCHS=1 PTS_GPT_STEPS=20 PTS_MNIST_EPOCHS=1 PTS_MNIST_TRAIN=500 $(BIN)/pytest --nbmake notebooks -p no:randomly  # short runs of 06, 08 and 11 (the committed outputs are full runs)
 
 docs-build: $(READY)
 	$(BIN)/mkdocs build --strict --site-dir site

@@ -11,6 +11,7 @@ import pytest
 from puretorch_scalar import Value, exercises, minimal
 from puretorch_scalar.exercises import n00b_by_hand, n03_tensors, n06_digits, n07_higher_order, n08_gpt
 from puretorch_scalar.exercises import n10_forward_mode as n10
+from puretorch_scalar.exercises import n11_mnist as n11
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,6 +166,19 @@ WRONG = {
     "count_sweeps": ((3, 30, "forward"), "jacfwd's sweeps: expected 30, got 3"),
     "jvp_column": ([2 * math.cos(0.5), 2 * math.sin(0.5)], "expected [-0.958851, 1.75517]"),
     "hvp_forward_over_reverse": (lambda f, point, v: [0.0] * len(point), "expected [0, 1.35128]"),
+    "conv_output_size": (
+        lambda size, kernel, stride=1, padding=0: (size - kernel) // stride + 1,
+        "conv_output_size(28, 5, stride=1, padding=2): expected 28, got 24",
+    ),
+    "conv_pixel_children": ((52, 52), "the corner pixel's children: expected 20, got 52"),
+    "confusion_accuracy": (
+        lambda c: (n11.accuracy_and_worst(c)[0], n11.accuracy_and_worst([list(r) for r in zip(*c)])[1]),
+        "the worst class of a 10×10 matrix: expected 7, got 1",
+    ),
+    "conv2d_by_hand": (
+        lambda image, kernel, stride, padding: n11.conv2d_by_hand(image, kernel, 1, padding),
+        "a 5×5 image, a 3×3 kernel, stride 2, padding 0: expected [[",
+    ),
 }
 
 
@@ -250,7 +264,7 @@ def notebook_text(stem):
     return "".join("".join(cell["source"]) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"])
 
 
-@pytest.mark.parametrize("notebook", ["00b", "01", "02", "03", "04", "05", "06", "07", "08"])
+@pytest.mark.parametrize("notebook", ["00b", "01", "02", "03", "04", "05", "06", "07", "08", "11"])
 def test_each_notebook_closes_with_three_to_five_exercises_it_names(notebook):
     names = exercises.list(notebook)
     assert 3 <= len(names) <= 5
