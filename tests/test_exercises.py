@@ -12,6 +12,8 @@ from puretorch_scalar import Value, exercises, minimal
 from puretorch_scalar.exercises import n00b_by_hand, n03_tensors, n06_digits, n07_higher_order, n08_gpt
 from puretorch_scalar.exercises import n10_forward_mode as n10
 from puretorch_scalar.exercises import n11_mnist as n11
+from puretorch_scalar.exercises import n12_jit as n12
+from puretorch_scalar.jit import jit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,6 +181,9 @@ WRONG = {
         lambda image, kernel, stride, padding: n11.conv2d_by_hand(image, kernel, 1, padding),
         "a 5×5 image, a 3×3 kernel, stride 2, padding 0: expected [[",
     ),
+    "count_forward_lines": (4, "expected 5, got 4"),
+    "read_a_backward_line": ((math.cos(1.0), 1 + 2 * math.cos(1.0)), "expected 1.0806, got 2.0806"),
+    "clip_without_if": (n12.clip_with_if, "clip through jit raised TraceError: jit: comparing a Value (>)"),
 }
 
 
@@ -264,7 +269,7 @@ def notebook_text(stem):
     return "".join("".join(cell["source"]) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"])
 
 
-@pytest.mark.parametrize("notebook", ["00b", "01", "02", "03", "04", "05", "06", "07", "08", "11"])
+@pytest.mark.parametrize("notebook", ["00b", "01", "02", "03", "04", "05", "06", "07", "08", "11", "12"])
 def test_each_notebook_closes_with_three_to_five_exercises_it_names(notebook):
     names = exercises.list(notebook)
     assert 3 <= len(names) <= 5
@@ -273,6 +278,13 @@ def test_each_notebook_closes_with_three_to_five_exercises_it_names(notebook):
     tail = text[text.index("## Exercises") :]
     missing = [name for name in names if f'"{name}"' not in tail]
     assert not missing, f"notebook {notebook}'s Exercises section does not name {missing}"
+
+
+def test_the_backward_lines_that_exercise_read_a_backward_line_names_are_what_jit_writes():
+    compiled = jit(n12.sine_plus)
+    compiled(Value(0.5), Value(2.0))
+    source = compiled.program.backward_source(0)
+    assert "g_t2 = cos(t2) * g_t3" in source and "g_x += y * g_t2" in source
 
 
 def test_notebook_00_checks_every_exercise_of_its_own():

@@ -28,6 +28,7 @@ from puretorch_scalar.exercises import (  # noqa: F401
     n09_debugging,
     n10_forward_mode,
     n11_mnist,
+    n12_jit,
 )
 from puretorch_scalar.exercises.bug_hunt import BUGS, bug_hunt
 from puretorch_scalar.exercises.core import EXERCISES, Exercise, check, solution
