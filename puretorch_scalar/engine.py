@@ -371,7 +371,7 @@ def no_gradient_for(value: Value, where: str) -> None:
 
 def _become_data(value: Value, requires_grad: object) -> None:
     """`Value(x, requires_grad=False)`: the new leaf becomes a DataValue."""
-    if boolean(requires_grad, "requires_grad", "Value"):
+    if boolean(requires_grad, "requires_grad", "Value") or type(value) is DataValue:
         return
     if type(value) is not Value or value.children:
         raise ValueError(
@@ -421,10 +421,10 @@ def _data_unary(record: ops.Op) -> Callable:
 
 
 def _data_binary(record: ops.Op, graph_method: Callable, reflected: bool) -> Callable:
-    """`d op other` (or reflected): data when `other` is data or a number (or a Constant, a lifted
-    number), else Value's method,
-    which builds the node (and backward leaves `d` out). Python calls this one first even for
-    `value op d`, a DataValue being a subclass of Value with its own reflected method."""
+    """`d op other` (or reflected): data when `other` is data or a number (a Constant is a lifted
+    number), else Value's method, which builds the node (and backward leaves `d` out). Python
+    calls this one first even for `value op d`, DataValue being a subclass of Value with its own
+    reflected method."""
     forward = record.forward
 
     def method(self: DataValue, other: Any) -> Any:
