@@ -78,8 +78,9 @@ def test_gradients_of_the_other_leaves_are_unchanged_by_making_some_leaves_data(
     for leaf, twin, keep in zip(mixed, plain, flags):
         assert leaf.grad == (twin.grad if keep else 0.0)
     again = [Value(x, requires_grad=keep) for x, keep in zip(expr.inputs, flags)]
-    reference_backward(expr(*again))  # the readable algorithm agrees
-    assert [v.grad for v in again] == [v.grad for v in mixed]
+    reference_backward(expr(*again))  # the readable algorithm agrees (to the last bit but where a
+    # Value is used twice in one dot node: the fast loop adds its two terms in the other order)
+    assert [v.grad for v in again] == pytest.approx([v.grad for v in mixed], rel=1e-12, abs=1e-300)
 
 
 def test_second_derivatives_with_data_inputs():
