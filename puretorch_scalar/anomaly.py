@@ -85,7 +85,7 @@ class detect_anomaly(ModeDecorator):
             _records.current = None
 
 
-def _user_line() -> tuple[str, int]:
+def user_line() -> tuple[str, int]:
     """The file and line of the innermost caller outside this package (the user's code)."""
     frame = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
@@ -109,7 +109,7 @@ def name(node: Any) -> str:
 def created(node: Any) -> None:
     """Record a node built in anomaly mode; raise if it turned inputs that are not NaN into NaN."""
     record = _records.current
-    file, line = _user_line()
+    file, line = user_line()
     site = Site(f"t{len(record.sites) + 1} ({node.op})", file, line)
     record.sites[node] = site
     record.leaves[node] = [(child, child.data) for child in node.children if not child.children]

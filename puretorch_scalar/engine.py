@@ -105,7 +105,7 @@ class Value:
         *,
         requires_grad: bool = True,
     ):
-        self.data = data if type(data) is float else _as_float(data)
+        self.data = data if type(data) is float else as_float(data)
         self.grad = 0.0
         self.label = label if type(label) is str else _label(label)
         self.children = _children
@@ -152,9 +152,9 @@ class Value:
             data = dot_data(children)
         n = len(xs)
         if children[0].__class__ in _NO_GRAD or children[n].__class__ in _NO_GRAD:  # one test per dot
-            return _dot_with_data(data, children, n)
+            return dot_with_data(data, children, n)
         if threads_inside[0]:
-            return _node(data, children, "dot")
+            return build_node(data, children, "dot")
         return new_node(Value, data, children, "dot")
 
     # -- plain-number views --------------------------------------------------------------------
@@ -217,7 +217,7 @@ class Value:
         With `create_graph=True` the gradients are also built as Values (`.grad_value`), so they
         can be differentiated again."""
         if not isinstance(gradient, Value):
-            gradient = _as_float(gradient, "backward gradient")
+            gradient = as_float(gradient, "backward gradient")
         if create_graph or hooks.registered() or anomaly_on():
             return _careful_backward(self, gradient, create_graph)
         inner, holding = inner_order(self, DataDot)  # leaves only receive gradients
@@ -391,14 +391,14 @@ def install_methods(record: ops.Op) -> None:
     Each computes the op's forward formula on its operands' data and returns the new node
     `Value(data, children=operands, op=record.name)`, a number operand lifted to a Constant
     first. fastpath.py writes them out without the class call; when a mode is on (`no_grad`,
-    `detect_anomaly`) they build through `_node` instead."""
+    `detect_anomaly`) they build through `build_node` instead."""
     if record.arity == 1:
         for name in record.methods:
-            setattr(Value, name, unary_method(record, Value, _node))
+            setattr(Value, name, unary_method(record, Value, build_node))
             setattr(DataValue, name, _data_unary(record))
     elif record.arity == 2:
         for reflected, name in enumerate(record.methods):
-            method = binary_method(record, Value, _node, _lift, bool(reflected))
+            method = binary_method(record, Value, build_node, _lift, bool(reflected))
             setattr(Value, name, method)
             setattr(DataValue, name, _data_binary(record, method, bool(reflected)))
 
@@ -433,7 +433,7 @@ def _data_binary(record: ops.Op, graph_method: Callable, reflected: bool) -> Cal
         elif isinstance(other, Value) or not isinstance(other, numbers.Real):
             return graph_method(self, other)  # a node; or NotImplemented, and Python's TypeError
         else:
-            other = _as_float(other)
+            other = as_float(other)
         return data_leaf(forward(other, self.data) if reflected else forward(self.data, other))
 
     method.__name__ = method.__qualname__ = record.methods[reflected]
@@ -445,7 +445,7 @@ def apply_op(record: ops.Op, operands: Sequence[object]) -> Value:
     values = _lift_all(operands, record.name)
     if record.arity == 0:
         return _nary(values, record.name)
-    return _node(record.forward(*(v.data for v in values)), values, record.name)
+    return build_node(record.forward(*(v.data for v in values)), values, record.name)
 
 
 def _nary(children: tuple[Value, ...], op: str) -> Value:
@@ -453,11 +453,11 @@ def _nary(children: tuple[Value, ...], op: str) -> Value:
     if not children:
         return Value(data)
     if threads_inside[0] or all_data(children):
-        return _node(data, children, op)
+        return build_node(data, children, op)
     return new_node(Value, data, children, op)
 
 
-def _dot_with_data(data: float, children: tuple[Value, ...], n: int) -> Value:
+def dot_with_data(data: float, children: tuple[Value, ...], n: int) -> Value:
     """The node of a dot product one of whose halves starts with data: a DataDot when a whole
     half is data (put first: Σ xᵢ·yᵢ = Σ yᵢ·xᵢ to the bit), data when both are."""
     xs_data = children[0].__class__ in _NO_GRAD and all_data(children[:n])
@@ -468,11 +468,11 @@ def _dot_with_data(data: float, children: tuple[Value, ...], n: int) -> Value:
     if ys_data:
         children = children[n:] + children[:n]
     if threads_inside[0]:
-        return _node(data, children, "dot", cls)
+        return build_node(data, children, "dot", cls)
     return new_node(cls, data, children, "dot")
 
 
-def _node(data: float, children: tuple[Value, ...], op: str, cls: type = Value) -> Value:
+def build_node(data: float, children: tuple[Value, ...], op: str, cls: type = Value) -> Value:
     """A new node, minding this thread's modes and its operands: data (a leaf without gradient)
     inside `no_grad()` or from data alone; recorded (and checked for a NaN) inside
     `detect_anomaly()`."""
@@ -488,7 +488,7 @@ def _node(data: float, children: tuple[Value, ...], op: str, cls: type = Value) 
 # Numbers in, Values out.
 
 
-def _as_float(data: object, what: str = "Value data") -> float:
+def as_float(data: object, what: str = "Value data") -> float:
     if not isinstance(data, numbers.Real) and type(data).__name__ != "bool":  # numpy's bool too
         raise TypeError(f"{what} must be an int or float, not {type(data).__name__}: {data!r}")
     try:

@@ -74,7 +74,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from puretorch_scalar import engine, ops
-from puretorch_scalar.anomaly import Site, _user_line
+from puretorch_scalar.anomaly import Site, user_line
 from puretorch_scalar.checks import boolean
 from puretorch_scalar.engine import Constant, DataDot, DataValue, Value, is_grad_enabled, topological_order
 from puretorch_scalar.fastpath import inner_order
@@ -108,7 +108,7 @@ def refuse(what: str) -> None:
     tracing. Outside tracing it does nothing."""
     if _tracing.active:
         raise TraceError(
-            f"jit: {what} while tracing, at {Site('', *_user_line())}\n"
+            f"jit: {what} while tracing, at {Site('', *user_line())}\n"
             "A traced program replays arithmetic, not Python decisions: the choice made now would be "
             "made at every call. Write it with ops (relu, abs, a mask passed in as data), or call "
             "this function without jit."
@@ -284,7 +284,7 @@ def _learns(v: Value) -> bool:
 
 class _Number(int):
     """An int argument (in a list) while jit traces: equal to it, but an object of its own, so
-    that jit can tell where its number went (the engine's `_as_float` turns it into a float)."""
+    that jit can tell where its number went (the engine's `as_float` turns it into a float)."""
 
 
 class _StandIns:
@@ -369,12 +369,12 @@ def _indices(shape: tuple[int, ...]) -> list[str]:
 # call) or the line of fn that made it, for a program that reads as fn does.
 
 
-_NODE = engine._node.__code__  # where the engine makes a node in a mode, or data from data
-_DOT_OF_DATA = engine._dot_with_data.__code__  # a dot of two data halves is data
+_NODE = engine.build_node.__code__  # where the engine makes a node in a mode, or data from data
+_DOT_OF_DATA = engine.dot_with_data.__code__  # a dot of two data halves is data
 _DETACH = Value.detach.__code__
 _DATA_UNARY = DataValue.exp.__code__  # the methods of DataValue, made from the registry: one code each
 _DATA_BINARY = DataValue.__mul__.__code__
-_AS_FLOAT = engine._as_float.__code__  # how an int becomes a Value's float
+_AS_FLOAT = engine.as_float.__code__  # how an int becomes a Value's float
 _MODULE_CALL = Module.__call__.__code__
 
 
@@ -415,7 +415,7 @@ class _Recording:
         if not isinstance(arg, Value):
             return
         if arg not in self.made:
-            self.made[arg] = (len(self.made), self.modules[-1] if self.modules else Site("", *_user_line()))
+            self.made[arg] = (len(self.made), self.modules[-1] if self.modules else Site("", *user_line()))
         if arg.children or arg.requires_grad or arg in self.data:
             return
         if code is _NODE and frame.f_locals["children"]:  # no_grad, or an op on data alone
@@ -1141,7 +1141,7 @@ class TracedValue(Value):
                 "jit: backward(create_graph=True) needs the graph of Values, and a compiled call has "
                 "none: call the function without jit for higher derivatives"
             )
-        gradient = engine._as_float(gradient, "backward gradient")
+        gradient = engine.as_float(gradient, "backward gradient")
         self._call.backward(self._position, gradient)
 
 
