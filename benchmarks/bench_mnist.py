@@ -33,10 +33,11 @@ import random
 import time
 from collections.abc import Callable
 
-from puretorch_scalar import Tensor, data, fit, manual, nn, optim
+from bench_digits import fit_epochs
+
+from puretorch_scalar import Tensor, data, manual, nn, optim
 from puretorch_scalar.engine import topological_order
 from puretorch_scalar.nn import functional as F
-from puretorch_scalar.train import evaluate
 
 BETAS, EPS = (0.9, 0.999), 1e-8
 MLP_LR, MLP_EPOCHS = 5e-3, 4
@@ -76,34 +77,12 @@ def train(
     print(
         f"\n### {name}: {n_params:,} parameters; Adam lr {lr} → 0 over {epochs} epochs, batches of {BATCH}\n"
     )
-    print("| epoch | train s | total s | train loss | train accuracy | test accuracy |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    total, reached, test_accuracy = 0.0, None, 0.0
-    for epoch in range(epochs):
-        t0 = time.process_time()
-        history = fit(
-            model,
-            loss_fn,
-            optimizer,
-            X,
-            y,
-            epochs=1,
-            batch_size=BATCH,
-            progress=False,
-            seed=epoch,
-            lr_schedule=lambda step, first=epoch * per_epoch: (
-                lr * (1 - (first + step) / (epochs * per_epoch))
-            ),
-        )
-        seconds = time.process_time() - t0
-        total += seconds
-        test_accuracy = evaluate(model, loss_fn, X_test, y_test)[1]
-        if reached is None and test_accuracy >= target:
-            reached = total
-        print(
-            f"| {epoch + 1} | {seconds:.1f} | {total:.1f} | {history['loss'][0]:.3f} | "
-            f"{history['accuracy'][0]:.1%} | {test_accuracy:.1%} |"
-        )
+    total, reached, test_accuracy = fit_epochs(
+        model, loss_fn, optimizer, (X, y), (X_test, y_test), epochs, BATCH, target,
+        lr_schedule_of=lambda epoch: lambda step, first=epoch * per_epoch: (
+            lr * (1 - (first + step) / (epochs * per_epoch))
+        ),
+    )  # fmt: skip
     print(f"\n{name}: {total / epochs:.1f} s per epoch, {total:.1f} s in all", end="; ")
     print(f"final test accuracy {test_accuracy:.1%}")
     if reached is None:
