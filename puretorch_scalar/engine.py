@@ -428,7 +428,7 @@ def _data_binary(record: ops.Op, graph_method: Callable, reflected: bool) -> Cal
     forward = record.forward
 
     def method(self: DataValue, other: Any) -> Any:
-        if type(other) is DataValue or type(other) is Constant:
+        if type(other) in _NO_GRAD:  # data, or a constant
             other = other.data
         elif isinstance(other, Value) or not isinstance(other, numbers.Real):
             return graph_method(self, other)  # a node; or NotImplemented, and Python's TypeError
