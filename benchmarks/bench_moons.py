@@ -20,8 +20,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from puretorch_scalar import Tensor, data, fit, manual, nn, optim
-from puretorch_scalar.demo import micrograd_mlp
+from puretorch_scalar import Tensor, data, manual, nn, optim
+from puretorch_scalar.demo import micrograd_mlp, train_like_micrograd
 from puretorch_scalar.nn import functional as F
 from puretorch_scalar.train import evaluate
 
@@ -109,17 +109,7 @@ def train_demo() -> tuple[float, float]:
     """micrograd's demo end to end with `fit`: (CPU seconds, final training accuracy)."""
     model = micrograd_mlp(seed=0)
     t0 = time.process_time()
-    fit(
-        model,
-        nn.HingeLoss(),
-        optim.SGD(model.parameters(), lr=1.0),
-        X,
-        Y,
-        epochs=100,
-        progress=False,
-        regularizer=lambda m: ALPHA * F.l2_penalty(m.parameters()),
-        lr_schedule=lambda k: 1.0 - 0.9 * k / 100,
-    )
+    train_like_micrograd(model, X, Y)
     return time.process_time() - t0, evaluate(model, nn.HingeLoss(), X, Y)[1]
 
 

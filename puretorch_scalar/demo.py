@@ -7,12 +7,13 @@ import argparse
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 from puretorch_scalar import Value, data, fit, nn, optim
 from puretorch_scalar.engine import topological_order
 from puretorch_scalar.nn import functional as F
 from puretorch_scalar.plot import plot_decision_boundary
-from puretorch_scalar.train import evaluate
+from puretorch_scalar.train import History, evaluate
 from puretorch_scalar.viz import GraphvizNotFoundError, backward_steps, draw_graph
 
 
@@ -70,6 +71,26 @@ def micrograd_mlp(seed: int = 0) -> nn.MLP:
     return model
 
 
+def train_like_micrograd(
+    model: nn.Module, X: list, y: list, epochs: int = 100, progress: bool = False, **fit_options: Any
+) -> History:
+    """micrograd's training of its demo with `fit`: hinge loss (labels ±1) + 1e-4·L2 penalty,
+    full-batch SGD with the learning rate 1.0 − 0.9·step/100. `fit_options` go to `fit`
+    (`seed=`, `jit=`, …)."""
+    return fit(
+        model,
+        nn.HingeLoss(),
+        optim.SGD(model.parameters(), lr=1.0),
+        X,
+        y,
+        epochs=epochs,
+        progress=progress,
+        regularizer=lambda m: 1e-4 * F.l2_penalty(m.parameters()),
+        lr_schedule=lambda step: 1.0 - 0.9 * step / 100,
+        **fit_options,
+    )
+
+
 def moons_demo(out: Path, progress: bool = True, seed: int = 0) -> float:
     """micrograd's demo: 100 moons points (noise 0.1), hinge loss + 1e-4·L2, SGD with the
     learning rate decaying linearly from 1.0 to 0.1 over 100 full-batch steps. Writes the
@@ -78,17 +99,7 @@ def moons_demo(out: Path, progress: bool = True, seed: int = 0) -> float:
     y = [2 * t - 1 for t in labels]  # hinge loss wants ±1
     model = micrograd_mlp(seed)
     print("\ntraining MLP(2, [16, 16, 1]) on make_moons(100) as micrograd's demo does")
-    history = fit(
-        model,
-        nn.HingeLoss(),
-        optim.SGD(model.parameters(), lr=1.0),
-        X,
-        y,
-        epochs=100,
-        progress=progress,
-        regularizer=lambda m: 1e-4 * F.l2_penalty(m.parameters()),
-        lr_schedule=lambda step: 1.0 - 0.9 * step / 100,
-    )
+    history = train_like_micrograd(model, X, y, progress=progress)
     final = evaluate(model, nn.HingeLoss(), X, y)[1]
     print(f"loss {history['loss'][0]:.3f} -> {history['loss'][-1]:.3f}, training accuracy {final:.0%}")
     try:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import puretorch_scalar as pts
 from puretorch_scalar import Tensor, Value, data, nn, no_grad, optim
-from puretorch_scalar.demo import micrograd_mlp
+from puretorch_scalar.demo import micrograd_mlp, train_like_micrograd
 from puretorch_scalar.jit import MAX_PROGRAMS, TracedValue, TraceError, jit
 from puretorch_scalar.models import GPT, GPTConfig
 from puretorch_scalar.nn import functional as F
@@ -194,21 +194,7 @@ def test_fit_with_jit_trains_micrographs_demo_to_the_same_weights():
     models, histories = [], []
     for compiled in (False, True):
         model = micrograd_mlp(seed=0)
-        histories.append(
-            pts.fit(
-                model,
-                nn.HingeLoss(),
-                optim.SGD(model.parameters(), lr=1.0),
-                X,
-                Y,
-                epochs=12,
-                progress=False,
-                regularizer=lambda m: 1e-4 * F.l2_penalty(m.parameters()),
-                lr_schedule=lambda k: 1.0 - 0.9 * k / 100,
-                seed=0,
-                jit=compiled,
-            )
-        )
+        histories.append(train_like_micrograd(model, X, Y, epochs=12, seed=0, jit=compiled))
         models.append(model)
     assert histories[0] == histories[1]
     assert numbers(parameters(models[0])) == numbers(parameters(models[1]))
