@@ -103,16 +103,16 @@ class TraceError(RuntimeError):
 
 
 def refuse(what: str) -> None:
-    """Raise TraceError if this thread is tracing: `what` (e.g. "bool() of a Value") turns a
+    """Raise TraceError: while this thread traces, `what` (e.g. "bool() of a Value") turned a
     Value's number into a Python decision, and a program could only replay the decision taken at
-    tracing. Outside tracing it does nothing."""
-    if _tracing.active:
-        raise TraceError(
-            f"jit: {what} while tracing, at {Site('', *user_line())}\n"
-            "A traced program replays arithmetic, not Python decisions: the choice made now would be "
-            "made at every call. Write it with ops (relu, abs, a mask passed in as data), or call "
-            "this function without jit."
-        )
+    tracing. The engine calls it through `grad_mode.decided_by_data`, which checks that a trace
+    is on."""
+    raise TraceError(
+        f"jit: {what} while tracing, at {Site('', *user_line())}\n"
+        "A traced program replays arithmetic, not Python decisions: the choice made now would be "
+        "made at every call. Write it with ops (relu, abs, a mask passed in as data), or call "
+        "this function without jit."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
