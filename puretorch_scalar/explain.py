@@ -117,7 +117,7 @@ def explain(output: Any, x: Value, max_paths: int = 1000) -> Explanation:
         n_paths,
         total.get(output, 0.0),
         [steps for _, steps in found],
-        _names(output),
+        _names(output, order),
     )
 
 
@@ -142,11 +142,11 @@ def _product(steps: list[float]) -> float:
     return product
 
 
-def _names(output: Value) -> dict[Value, str]:
+def _names(output: Value, order: list[Value]) -> dict[Value, str]:
     """The player's names (`naming.node_names`), the op next to an automatic one; constants by
-    their number."""
+    their number. `order`: the nodes below `output`."""
     names = node_names(output)
-    for node in topological_order(output):
+    for node in order:
         if node not in names:
             names[node] = f"{node.data:.4g}"
         elif not node.label and node.children:
